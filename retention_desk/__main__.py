@@ -1,0 +1,3 @@
+from retention_desk.cli import main
+
+main()

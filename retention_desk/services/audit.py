@@ -1,0 +1,58 @@
+"""The audit log: every sign-in and every change, with who, when, and the before and after."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlmodel import Session
+
+from retention_desk.storage.tables import AuditEvent, User
+from retention_desk.storage.types import utcnow
+
+
+def record_event(
+    *,
+    session: Session,
+    action: str,
+    actor: User | None = None,
+    actor_name: str | None = None,
+    entity_type: str = "",
+    entity_id: str | int = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    ip: str | None = None,
+    detail: str = "",
+) -> AuditEvent:
+    """Add an audit row to the caller's transaction, so the change and its record commit together."""
+    event = AuditEvent(
+        action=action,
+        actor_id=actor.id if actor else None,
+        actor_name=actor_name if actor_name is not None else (actor.username if actor else ""),
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        before=before,
+        after=after,
+        ip=ip,
+        detail=detail[:400],
+    )
+    session.add(event)
+    return event
+
+
+def recent_failed_logins(*, session: Session, username: str, ip: str | None, window: timedelta) -> int:
+    """Failed sign-ins for this username or from this address inside the window (shared by all web nodes)."""
+    since: datetime = utcnow() - window
+    who = [AuditEvent.entity_id == username.lower()]
+    if ip:
+        who.append(AuditEvent.ip == ip)
+    stmt = select(func.count()).where(AuditEvent.action == "login_failed", AuditEvent.at >= since, or_(*who))
+    return int(session.execute(stmt).scalar_one())
+
+
+def list_events(*, session: Session, limit: int = 100, action: str | None = None) -> list[AuditEvent]:
+    stmt = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
+    if action:
+        stmt = stmt.where(AuditEvent.action == action)
+    return list(session.execute(stmt).scalars())

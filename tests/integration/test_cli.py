@@ -1,0 +1,96 @@
+"""The command line as an operator meets it: real processes, real exit codes, one sentence on failure."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+GOOD_SECRET = "3c1f0a9e8d7c6b5a4f3e2d1c0b9a8f7e"
+
+
+def run_cli(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("RETENTION_DESK_")}
+    full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "retention_desk", *args],
+        env=full_env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).parents[2],
+    )
+
+
+@pytest.fixture()
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "RETENTION_DESK_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+        "RETENTION_DESK_MODEL_DIR": str(tmp_path / "models"),
+        "RETENTION_DESK_INSTANCE_PATH": str(tmp_path / "instance"),
+        "RETENTION_DESK_SECRET_KEY": GOOD_SECRET,
+    }
+
+
+def assert_one_clear_sentence(result: subprocess.CompletedProcess, *words: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+def test_an_unreachable_database_is_one_sentence_and_a_non_zero_exit(cli_env: dict[str, str]) -> None:
+    cli_env["RETENTION_DESK_DATABASE_URL"] = "postgresql://postgres@127.0.0.1:1/nowhere"
+    for command in (["db", "upgrade"], ["serve"], ["retrain"], ["seed", "--accounts", "10"]):
+        assert_one_clear_sentence(run_cli(*command, env=cli_env), "Cannot reach the database")
+
+
+def test_a_malformed_database_url_is_named(cli_env: dict[str, str]) -> None:
+    cli_env["RETENTION_DESK_DATABASE_URL"] = "not a url"
+    assert_one_clear_sentence(run_cli("db", "upgrade", env=cli_env), "not a database URL")
+
+
+def test_an_unwritable_model_folder_stops_serve_and_retrain(cli_env: dict[str, str], tmp_path: Path) -> None:
+    blocker = tmp_path / "plain-file"
+    blocker.write_text("x")
+    cli_env["RETENTION_DESK_MODEL_DIR"] = str(blocker / "models")
+    for command in (["serve"], ["retrain"]):
+        assert_one_clear_sentence(run_cli(*command, env=cli_env), "not writable")
+
+
+@pytest.mark.parametrize("secret", ["changeme", ""])
+def test_serve_refuses_a_placeholder_secret(cli_env: dict[str, str], secret: str) -> None:
+    cli_env["RETENTION_DESK_SECRET_KEY"] = secret
+    assert_one_clear_sentence(run_cli("serve", env=cli_env), "RETENTION_DESK_SECRET_KEY")
+
+
+def test_serve_asks_for_migrations_on_an_empty_database(cli_env: dict[str, str]) -> None:
+    assert_one_clear_sentence(run_cli("serve", env=cli_env), "db upgrade")
+
+
+def test_users_add_then_list_and_a_duplicate_is_refused(cli_env: dict[str, str]) -> None:
+    added = run_cli("users", "add", "kari", "--role", "supervisor", "--password", "long-enough-1", env=cli_env)
+    assert added.returncode == 0, added.stderr
+    assert "supervisor 'kari'" in added.stdout
+    listed = run_cli("users", "list", env=cli_env)
+    assert "kari" in listed.stdout and "supervisor" in listed.stdout
+    again = run_cli("users", "add", "kari", "--password", "long-enough-1", env=cli_env)
+    assert_one_clear_sentence(again, "already exists")
+
+
+def test_a_short_password_is_refused(cli_env: dict[str, str]) -> None:
+    result = run_cli("users", "add", "ola", "--password", "short", env=cli_env)
+    assert_one_clear_sentence(result, "at least 8 characters")
+
+
+def test_db_upgrade_reports_the_revision(cli_env: dict[str, str]) -> None:
+    result = run_cli("db", "upgrade", env=cli_env)
+    assert result.returncode == 0, result.stderr
+    assert "revision" in result.stdout
+    assert run_cli("db", "current", env=cli_env).returncode == 0

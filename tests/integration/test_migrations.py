@@ -1,0 +1,39 @@
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlmodel import SQLModel
+
+import retention_desk.storage.tables  # noqa: F401
+from retention_desk.storage import migrate
+from retention_desk.storage.db import get_engine
+
+
+def test_the_migrated_schema_equals_the_table_definitions(db_url: str) -> None:
+    with get_engine(db_url).connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == []
+
+
+def test_the_database_is_at_the_newest_revision(db_url: str) -> None:
+    assert migrate.is_up_to_date(db_url)
+
+
+def test_lookup_indexes_exist_for_accounts_and_calls(db_url: str) -> None:
+    inspector = inspect(get_engine(db_url))
+    account_indexed = {tuple(ix["column_names"]) for ix in inspector.get_indexes("accounts")}
+    assert {("account_no",), ("phone_normalised",), ("email_normalised",)} <= account_indexed
+    call_indexed = {tuple(ix["column_names"]) for ix in inspector.get_indexes("calls")}
+    assert {("started_at",), ("agent_id", "started_at"), ("offer_code",)} <= call_indexed
+    offer_indexed = {tuple(ix["column_names"]) for ix in inspector.get_indexes("call_offers")}
+    assert ("offer_code", "presented_at") in offer_indexed
+
+
+def test_migrations_run_down_and_up_again(backend: str, tmp_path) -> None:
+    from tests.databases import temporary_database
+
+    with temporary_database(backend, tmp_path) as url:
+        migrate.upgrade(url)
+        migrate.downgrade(url, "base")
+        assert migrate.current_revision(url) is None
+        migrate.upgrade(url)
+        assert migrate.is_up_to_date(url)
