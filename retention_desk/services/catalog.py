@@ -1,0 +1,332 @@
+"""The offer catalog, cancel reasons and plans: read and validated from the seed/ TOML files, upserted into the
+database, and exported back to the same format so a supervisor's edits can be kept in version control."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from sqlalchemy import select
+from sqlmodel import Session
+
+from retention_desk.seed_files import seed_file
+from retention_desk.storage.tables import CancelReason, Offer
+from retention_desk.storage.types import utcnow
+from retention_desk.synth.products import PlanBook
+
+OFFER_KINDS = (
+    "percent_discount",
+    "bill_credit",
+    "premium_channel",
+    "upgrade",
+    "downgrade",
+    "pause",
+    "loyalty_bonus",
+)
+COST_MODELS = ("monthly", "one_off")
+CONTRACT_TYPES = ("month_to_month", "one_year", "two_year")
+LIST_RULES = ("plans", "contract_types", "exclude_if_has", "regions", "segments")
+NUMBER_RULES = ("min_tenure_months", "max_tenure_months", "min_monthly_charge", "max_monthly_charge")
+REQUIRED_PARAMS = {
+    "percent_discount": "percent",
+    "bill_credit": "amount",
+    "premium_channel": "channel",
+    "pause": "months",
+}
+_CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,39}$")
+
+
+class CatalogError(ValueError):
+    """A catalog file is wrong; the message names the entry and the field."""
+
+
+@dataclass(frozen=True)
+class OfferSpec:
+    """One validated catalog entry, as plain data."""
+
+    code: str
+    name: str
+    kind: str
+    cost_model: str
+    cost_amount: Decimal
+    script: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    duration_months: int | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+    authority_tier: int = 1
+    monthly_budget: Decimal | None = None
+    max_per_year: int | None = None
+    cooldown_days: int | None = None
+    prior_acceptance: float = 0.2
+    rules: dict[str, Any] = field(default_factory=dict)
+    active: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_OFFER_FIELDS = tuple(f.name for f in fields(OfferSpec))
+
+
+@dataclass(frozen=True)
+class ReasonSpec:
+    code: str
+    label: str
+    description: str = ""
+    sort_order: int = 0
+
+
+# --- reading and validating ---------------------------------------------------------------------------------
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise CatalogError(f"{path}: no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{path}: not valid TOML ({exc})") from None
+
+
+def load_offers(path: Path | None = None) -> list[OfferSpec]:
+    """The offers in catalog.toml (default: the seed folder's), validated."""
+    return parse_offers(read_toml(path or seed_file("catalog.toml")))
+
+
+def parse_offers(data: dict[str, Any]) -> list[OfferSpec]:
+    items = data.get("offers")
+    if not isinstance(items, list) or not items:
+        raise CatalogError("catalog: no [[offers]] entries")
+    offers = [_offer(item, number) for number, item in enumerate(items, start=1)]
+    seen: set[str] = set()
+    for offer in offers:
+        if offer.code in seen:
+            raise CatalogError(f"offer {offer.code}: the code is used by more than one offer")
+        seen.add(offer.code)
+    return offers
+
+
+def _offer(item: Any, number: int) -> OfferSpec:
+    if not isinstance(item, dict):
+        raise CatalogError(f"offer #{number}: not a table")
+    code = item.get("code")
+    if not isinstance(code, str) or not _CODE.match(code):
+        raise CatalogError(f"offer #{number}: field 'code' must be 2–40 capital letters, digits, _ or -")
+    check = _Checker(f"offer {code}", item)
+    unknown = sorted(set(item) - set(_OFFER_FIELDS))
+    if unknown:
+        check.fail(unknown[0], "is not a catalog field")
+    kind = check.choice("kind", OFFER_KINDS)
+    params = check.table("params")
+    needed = REQUIRED_PARAMS.get(kind)
+    if needed and needed not in params:
+        check.fail("params", f"needs {needed!r} for a {kind} offer")
+    valid_from, valid_to = check.date("valid_from"), check.date("valid_to")
+    if valid_from and valid_to and valid_to < valid_from:
+        check.fail("valid_to", "is before valid_from")
+    return OfferSpec(
+        code=code,
+        name=check.text("name", required=True, limit=120),
+        script=check.text("script", limit=500),
+        kind=kind,
+        params=params,
+        duration_months=check.integer("duration_months", minimum=1),
+        cost_model=check.choice("cost_model", COST_MODELS),
+        cost_amount=check.money("cost_amount", required=True),
+        valid_from=valid_from,
+        valid_to=valid_to,
+        authority_tier=check.integer("authority_tier", minimum=1, maximum=3, default=1),
+        monthly_budget=check.money("monthly_budget"),
+        max_per_year=check.integer("max_per_year", minimum=1),
+        cooldown_days=check.integer("cooldown_days", minimum=0),
+        prior_acceptance=check.fraction("prior_acceptance", default=0.2),
+        rules=_rules(check),
+        active=check.boolean("active", default=True),
+    )
+
+
+def _rules(check: _Checker) -> dict[str, Any]:
+    rules = check.table("rules")
+    for key, value in rules.items():
+        where = f"rules.{key}"
+        if key in LIST_RULES:
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                check.fail(where, "must be a list of texts")
+            if key == "contract_types" and not set(value) <= set(CONTRACT_TYPES):
+                check.fail(where, f"must only name {', '.join(CONTRACT_TYPES)}")
+            if key == "exclude_if_has" and not all(":" in v for v in value):
+                check.fail(where, "items look like 'premium:sport' or 'tv:TV_MAX' (service kind, colon, code)")
+        elif key in NUMBER_RULES:
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                check.fail(where, "must be a non-negative number")
+        else:
+            check.fail(where, f"is not a known rule (known: {', '.join(LIST_RULES + NUMBER_RULES)})")
+    return rules
+
+
+class _Checker:
+    """Field checks for one entry; every failure names the entry and the field."""
+
+    def __init__(self, what: str, item: dict[str, Any]) -> None:
+        self.what, self.item = what, item
+
+    def fail(self, name: str, problem: str) -> None:
+        raise CatalogError(f"{self.what}: field {name!r} {problem}")
+
+    def text(self, name: str, *, required: bool = False, limit: int = 400) -> str:
+        value = self.item.get(name, "")
+        if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit:
+            self.fail(name, f"must be a text of {'1' if required else '0'}–{limit} characters")
+        return value.strip()
+
+    def choice(self, name: str, options: tuple[str, ...]) -> str:
+        value = self.item.get(name)
+        if value not in options:
+            self.fail(name, f"must be one of {', '.join(options)}")
+        return value
+
+    def money(self, name: str, *, required: bool = False) -> Decimal | None:
+        value = self.item.get(name)
+        if value is None and not required:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            self.fail(name, "must be a non-negative number")
+        return Decimal(str(value)).quantize(Decimal("0.01"))
+
+    def integer(self, name: str, *, minimum: int, maximum: int | None = None, default: int | None = None) -> Any:
+        value = self.item.get(name, default)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum or (maximum and value > maximum):
+            upper = f" and at most {maximum}" if maximum else ""
+            self.fail(name, f"must be a whole number of at least {minimum}{upper}")
+        return value
+
+    def fraction(self, name: str, *, default: float) -> float:
+        value = self.item.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            self.fail(name, "must be a number from 0 to 1")
+        return float(value)
+
+    def date(self, name: str) -> date | None:
+        value = self.item.get(name)
+        if value is not None and (not isinstance(value, date) or hasattr(value, "hour")):
+            self.fail(name, "must be a date such as 2026-01-31")
+        return value
+
+    def table(self, name: str) -> dict[str, Any]:
+        value = self.item.get(name, {})
+        if not isinstance(value, dict):
+            self.fail(name, "must be a table such as { percent = 10 }")
+        return dict(value)
+
+    def boolean(self, name: str, *, default: bool) -> bool:
+        value = self.item.get(name, default)
+        if not isinstance(value, bool):
+            self.fail(name, "must be true or false")
+        return value
+
+
+def load_cancel_reasons(path: Path | None = None) -> list[ReasonSpec]:
+    """The cancel reasons in cancel_reasons.toml, validated."""
+    items = read_toml(path or seed_file("cancel_reasons.toml")).get("reasons")
+    if not isinstance(items, list) or not items:
+        raise CatalogError("cancel reasons: no [[reasons]] entries")
+    reasons = []
+    for number, item in enumerate(items, start=1):
+        code = item.get("code") if isinstance(item, dict) else None
+        if not isinstance(code, str) or not re.match(r"^[a-z][a-z0-9_]{1,39}$", code):
+            raise CatalogError(f"cancel reason #{number}: field 'code' must be 2–40 lower-case letters, digits or _")
+        check = _Checker(f"cancel reason {code}", item)
+        reasons.append(
+            ReasonSpec(
+                code=code,
+                label=check.text("label", required=True, limit=120),
+                description=check.text("description", limit=400),
+                sort_order=check.integer("sort_order", minimum=0, default=0),
+            )
+        )
+    return reasons
+
+
+def load_plans(path: Path | None = None) -> PlanBook:
+    """Products, bundles and the yearly price rise from plans.toml."""
+    try:
+        return PlanBook.from_dict(read_toml(path or seed_file("plans.toml")))
+    except ValueError as exc:
+        if isinstance(exc, CatalogError):
+            raise
+        raise CatalogError(str(exc)) from None
+
+
+# --- database ---------------------------------------------------------------------------------------------
+
+
+def upsert_offers(*, session: Session, offers: list[OfferSpec]) -> int:
+    """Insert new offers and update existing ones by code; offers missing from the list are left alone."""
+    existing = {o.code: o for o in session.execute(select(Offer)).scalars()}
+    now = utcnow()
+    for spec in offers:
+        values = spec.as_dict()
+        row = existing.get(spec.code)
+        if row is None:
+            session.add(Offer(**values, created_at=now, updated_at=now))
+            continue
+        changed = {k: v for k, v in values.items() if getattr(row, k) != v}
+        for key, value in changed.items():
+            setattr(row, key, value)
+        if changed:
+            row.updated_at = now
+    session.flush()
+    return len(offers)
+
+
+def upsert_cancel_reasons(*, session: Session, reasons: list[ReasonSpec]) -> int:
+    existing = {r.code: r for r in session.execute(select(CancelReason)).scalars()}
+    for spec in reasons:
+        row = existing.get(spec.code)
+        if row is None:
+            session.add(CancelReason(**asdict(spec)))
+        else:
+            row.label, row.description, row.sort_order = spec.label, spec.description, spec.sort_order
+    session.flush()
+    return len(reasons)
+
+
+def offers_in_database(*, session: Session) -> list[OfferSpec]:
+    rows = session.execute(select(Offer).order_by(Offer.id)).scalars()
+    return [OfferSpec(**{name: getattr(row, name) for name in _OFFER_FIELDS}) for row in rows]
+
+
+# --- export -----------------------------------------------------------------------------------------------
+
+
+def offers_to_toml(offers: list[OfferSpec]) -> str:
+    """The catalog file format (what ``load_offers`` reads)."""
+    return tomli_w.dumps({"offers": [_exportable(spec) for spec in offers]})
+
+
+def export_offers(*, session: Session, path: Path) -> int:
+    """Write the database's catalog to ``path`` in the catalog file format; returns the number of offers."""
+    offers = offers_in_database(session=session)
+    path.write_text(offers_to_toml(offers), encoding="utf-8")
+    return len(offers)
+
+
+def _exportable(spec: OfferSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in spec.as_dict().items():
+        if value is None or (key in ("params", "rules") and not value) or (key == "script" and not value):
+            continue
+        if isinstance(value, Decimal):
+            value = int(value) if value == value.to_integral_value() else float(value)
+        out[key] = value
+    return out

@@ -1,0 +1,211 @@
+"""Seed (or re-seed) the demo world: cancel reasons, offer catalog, desk users and the synthetic subscribers."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from retention_desk.config import ConfigError
+from retention_desk.seed_files import seed_file
+from retention_desk.services.catalog import (
+    CatalogError,
+    load_cancel_reasons,
+    load_offers,
+    load_plans,
+    read_toml,
+    upsert_cancel_reasons,
+    upsert_offers,
+)
+from retention_desk.services.users import UserIn, create_user, get_user_by_username
+from retention_desk.storage import bulk
+from retention_desk.storage.db import session_scope
+from retention_desk.synth.history import AgentRef
+from retention_desk.synth.world import generate_world
+
+SYNTHETIC = "synthetic"
+
+
+@dataclass(frozen=True)
+class SeedSummary:
+    """What a seeding run wrote."""
+
+    accounts: int
+    services: int
+    bills: int
+    tickets: int
+    offer_history: int
+    calls: int
+    call_offers: int
+    offers: int
+    users: int
+    seconds: float
+    seed: int = 0
+    as_of: date | None = None
+
+    def describe(self) -> str:
+        return (
+            f"Seeded {self.accounts:,} accounts ({self.services:,} services, {self.bills:,} bills, "
+            f"{self.tickets:,} tickets, {self.calls:,} desk calls with {self.call_offers:,} offers presented, "
+            f"{self.offer_history:,} offers on record), {self.offers} catalog offers and {self.users} desk users "
+            f"in {self.seconds:.1f} s.\n"
+            f"Seed {self.seed}, as of {self.as_of}: the same seed and date give the same world."
+        )
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    password: str
+    role: str
+    authority_tier: int
+
+
+@dataclass(frozen=True)
+class _DeskUser:
+    username: str
+    display_name: str
+    role: str
+    authority_tier: int
+    team: str | None
+    login: bool
+    password: str | None
+
+
+def _desk_users() -> list[_DeskUser]:
+    items = read_toml(seed_file("users.toml")).get("users", [])
+    users = []
+    for number, item in enumerate(items, start=1):
+        login = bool(item.get("login", False))
+        password = item.get("password")
+        if not item.get("username") or (login and not isinstance(password, str)):
+            raise CatalogError(f"user #{number}: a username, and a password for users with login = true, are required")
+        users.append(
+            _DeskUser(
+                username=item["username"],
+                display_name=item.get("display_name", ""),
+                role=item.get("role", "agent"),
+                authority_tier=int(item.get("authority_tier", 1)),
+                team=item.get("team"),
+                login=login,
+                password=password if login else None,
+            )
+        )
+    return users
+
+
+def demo_logins() -> list[DemoLogin]:
+    """The demo users one can sign in as (printed by ``retention-desk demo``)."""
+    return [
+        DemoLogin(username=u.username, password=u.password or "", role=u.role, authority_tier=u.authority_tier)
+        for u in _desk_users()
+        if u.login
+    ]
+
+
+def world_is_seeded(*, url: str) -> bool:
+    """True when the database already holds a synthetic subscriber world."""
+    return bulk.any_account_from(url, SYNTHETIC)
+
+
+def seed_demo_world(*, url: str, accounts: int, seed: int, as_of: date | None, progress: bool) -> SeedSummary:
+    """Replace the synthetic world with a fresh one; same seed and ``as_of`` give identical rows and ids."""
+    started = time.perf_counter()
+    if accounts < 1:
+        raise ConfigError("The number of accounts to seed must be at least 1.")
+    as_of = as_of or datetime.now(UTC).date()
+    foreign = bulk.count_accounts_not_from(url, SYNTHETIC)
+    if foreign:
+        raise ConfigError(
+            f"This database holds {foreign:,} accounts that are not synthetic (imported?); seeding would delete them. "
+            "Seed a separate database instead."
+        )
+    offers, reasons, plans = load_offers(), load_cancel_reasons(), load_plans()
+    with session_scope(url) as session:
+        upsert_cancel_reasons(session=session, reasons=reasons)
+        upsert_offers(session=session, offers=offers)
+        agents, n_users = _ensure_users(session)
+    shown = _Progress(progress, accounts)
+    world = generate_world(
+        n_accounts=accounts,
+        seed=seed,
+        as_of=as_of,
+        plans=plans,
+        offers=[o.as_dict() for o in offers if o.active],
+        agents=agents,
+        step=shown.step,
+    )
+    shown.start_writing(sum(world.count(t) for t in world.tables))
+    bulk.replace_world(url, world.tables, on_rows=shown.rows)
+    shown.close()
+    return SeedSummary(
+        accounts=world.count("accounts"),
+        services=world.count("account_services"),
+        bills=world.count("bills"),
+        tickets=world.count("tickets"),
+        offer_history=world.count("offer_history"),
+        calls=world.count("calls"),
+        call_offers=world.count("call_offers"),
+        offers=len(offers),
+        users=n_users,
+        seconds=round(time.perf_counter() - started, 2),
+        seed=seed,
+        as_of=as_of,
+    )
+
+
+def _ensure_users(session: Any) -> tuple[list[AgentRef], int]:
+    """Create the desk users that are missing; non-login team members get a random password nobody sees."""
+    agents = []
+    users = _desk_users()
+    for spec in users:
+        user = get_user_by_username(session=session, username=spec.username)
+        if user is None:
+            user = create_user(
+                session=session,
+                user_in=UserIn(
+                    username=spec.username,
+                    password=spec.password or secrets.token_urlsafe(24),
+                    role=spec.role,
+                    display_name=spec.display_name,
+                    authority_tier=spec.authority_tier,
+                    team=spec.team,
+                ),
+            )
+        if user.role == "agent" and user.id is not None:
+            agents.append(AgentRef(id=user.id, authority_tier=user.authority_tier))
+    return agents, len(users)
+
+
+class _Progress:
+    """A tqdm bar for the generation steps, then one for the rows written; silent when ``enabled`` is false."""
+
+    GENERATION_STEPS = 5
+
+    def __init__(self, enabled: bool, accounts: int) -> None:
+        self.bar: Any = None
+        if enabled:
+            from tqdm import tqdm
+
+            self._tqdm = tqdm
+            self.bar = tqdm(total=self.GENERATION_STEPS, desc=f"Generating {accounts:,} accounts", unit=" steps")
+
+    def step(self, label: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(label)
+            self.bar.update(1)
+
+    def start_writing(self, rows: int) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = self._tqdm(total=rows, desc="Writing the world", unit=" rows", unit_scale=True)
+
+    def rows(self, _table: str, count: int) -> None:
+        if self.bar is not None:
+            self.bar.update(count)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
