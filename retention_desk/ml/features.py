@@ -1,0 +1,224 @@
+"""The one place churn features are computed, for training and serving alike, so the two cannot drift.
+
+Pure: no I/O. Every feature uses only information dated strictly before ``as_of`` (bills by period start,
+tickets by opening time, offers by when they were made, services by their start and end dates), so a
+training row built "as of the call" sees what the desk could have seen then.
+
+Protected attributes (``birth_year``, and extras named like age or gender) are kept out of the features for
+now: the model must not rank callers by them. A fairness review may later use them for measurement only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from retention_desk.storage.snapshots import AccountSnapshot, BillItem, OfferItem, ServiceItem, TicketItem
+
+__all__ = [
+    "AccountSnapshot",
+    "BillItem",
+    "OfferItem",
+    "ServiceItem",
+    "TicketItem",
+    "build_features",
+    "feature_columns",
+    "rows_to_frame",
+]
+
+DAYS_PER_MONTH = 30.4375
+MISSING = "missing"
+EXTRA_PREFIX = "x_"
+# Never features: compared after lower-casing and dropping "_" and "-".
+PROTECTED_ATTRIBUTES = frozenset({"birthyear", "age", "gender", "sex", "seniorcitizen", "ethnicity", "religion"})
+
+NUMERIC_FEATURES: tuple[str, ...] = (
+    "tenure_months",
+    "months_to_contract_end",
+    "monthly_charge",
+    "bill_change_3m",
+    "bill_change_12m",
+    "bills_unpaid",
+    "bills_late_12m",
+    "n_services",
+    "has_tv",
+    "has_broadband",
+    "has_mobile",
+    "n_premium_channels",
+    "tickets_30d",
+    "tickets_90d",
+    "outages_30d",
+    "outages_90d",
+    "outage_hours_90d",
+    "offers_before",
+    "offers_accepted_before",
+    "days_since_last_offer",
+)
+CATEGORICAL_FEATURES: tuple[str, ...] = ("contract_type", "payment_method", "segment", "region", "plan_code")
+FEATURE_NAMES: tuple[str, ...] = NUMERIC_FEATURES + CATEGORICAL_FEATURES
+
+Feature = float | str
+
+
+def build_features(snapshot: AccountSnapshot, as_of: datetime) -> dict[str, Feature]:
+    """Features of one account as the desk could see it just before ``as_of`` (an aware UTC datetime)."""
+    today = as_of.date()
+    row: dict[str, Feature] = {
+        "tenure_months": _months_between(snapshot.customer_since, today),
+        "months_to_contract_end": _months_between(today, snapshot.contract_end),
+        "monthly_charge": float(snapshot.monthly_charge),
+        "contract_type": _category(snapshot.contract_type),
+        "payment_method": _category(snapshot.payment_method),
+        "segment": _category(snapshot.segment),
+        "region": _category(snapshot.region),
+        "plan_code": _category(snapshot.plan_code),
+    }
+    row.update(_bill_features(snapshot.bills, today))
+    row.update(_service_features(snapshot.services, today))
+    row.update(_ticket_features(snapshot.tickets, as_of))
+    row.update(_offer_features(snapshot.offers, as_of))
+    row.update(extra_features(snapshot.extra))
+    return row
+
+
+def is_protected(name: str) -> bool:
+    return name.lower().replace("_", "").replace("-", "") in PROTECTED_ATTRIBUTES
+
+
+def extra_features(extra: Mapping[str, Any]) -> dict[str, Feature]:
+    """Imported extra columns: numbers become float features, anything else a category (``x_<name>``)."""
+    out: dict[str, Feature] = {}
+    for name, value in sorted(extra.items()):
+        if is_protected(name):
+            continue
+        key = EXTRA_PREFIX + name
+        if isinstance(value, int | float):  # bool is an int: True/False become 1.0/0.0
+            out[key] = float(value)
+        else:
+            out[key] = _category(value)
+    return out
+
+
+def _months_between(start: date | None, end: date | None) -> float:
+    if start is None or end is None:
+        return math.nan
+    return (end - start).days / DAYS_PER_MONTH
+
+
+def _category(value: Any) -> str:
+    if value is None:
+        return MISSING
+    text = str(value).strip()
+    return text if text else MISSING
+
+
+def _bill_features(bills: Iterable[BillItem], today: date) -> dict[str, float]:
+    seen = sorted((b for b in bills if b.period_start < today), key=lambda b: b.period_start)
+    year_ago = today - timedelta(days=365)
+    unpaid = sum(1 for b in seen if b.due_on and b.due_on < today and (b.paid_on is None or b.paid_on >= today))
+    # Late: due in the last year and paid after the due date, or still unpaid today.
+    late = sum(
+        1 for b in seen if b.due_on and year_ago <= b.due_on < today and (b.paid_on is None or b.paid_on > b.due_on)
+    )
+    return {
+        "bill_change_3m": _bill_ratio(seen, 3),
+        "bill_change_12m": _bill_ratio(seen, 12),
+        "bills_unpaid": float(unpaid),
+        "bills_late_12m": float(late),
+    }
+
+
+def _bill_ratio(seen: Sequence[BillItem], months: int) -> float:
+    """Newest bill over the one about ``months`` earlier (1.0 = unchanged); NaN without a comparison."""
+    if len(seen) < 2:
+        return math.nan
+    newest = seen[-1]
+    cutoff = newest.period_start - timedelta(days=round(months * DAYS_PER_MONTH) - 5)
+    earlier = [b for b in seen if b.period_start <= cutoff]
+    if not earlier or float(earlier[-1].amount) <= 0:
+        return math.nan
+    return float(newest.amount) / float(earlier[-1].amount)
+
+
+def _service_features(services: Iterable[ServiceItem], today: date) -> dict[str, float]:
+    # Day-dated facts from the as-of day itself are not "before" it: a service ended or started that day
+    # (often by the call's own outcome) still counts as it was at the start of the day.
+    active = [
+        s
+        for s in services
+        if (s.started_on is None or s.started_on < today) and (s.ended_on is None or s.ended_on >= today)
+    ]
+    kinds = [s.kind for s in active]
+    return {
+        "n_services": float(len(active)),
+        "has_tv": float("tv" in kinds),
+        "has_broadband": float("broadband" in kinds),
+        "has_mobile": float("mobile" in kinds),
+        "n_premium_channels": float(kinds.count("premium")),
+    }
+
+
+def _ticket_features(tickets: Iterable[TicketItem], as_of: datetime) -> dict[str, float]:
+    since_30, since_90 = as_of - timedelta(days=30), as_of - timedelta(days=90)
+    recent = [t for t in tickets if since_90 <= t.opened_at < as_of]
+    outages = [t for t in recent if t.kind == "outage"]
+    return {
+        "tickets_30d": float(sum(1 for t in recent if t.opened_at >= since_30)),
+        "tickets_90d": float(len(recent)),
+        "outages_30d": float(sum(1 for t in outages if t.opened_at >= since_30)),
+        "outages_90d": float(len(outages)),
+        "outage_hours_90d": float(sum(t.duration_hours or 0.0 for t in outages)),
+    }
+
+
+def _offer_features(offers: Iterable[OfferItem], as_of: datetime) -> dict[str, float]:
+    before = [o for o in offers if o.offered_at < as_of]
+    last = max((o.offered_at for o in before), default=None)
+    return {
+        "offers_before": float(len(before)),
+        "offers_accepted_before": float(sum(1 for o in before if o.response == "accepted")),
+        "days_since_last_offer": (as_of - last).total_seconds() / 86400 if last else math.nan,
+    }
+
+
+def feature_columns(rows: Iterable[Mapping[str, Feature]]) -> tuple[list[str], list[str]]:
+    """(numeric, categorical) column lists for a set of rows: the fixed features plus every extra seen."""
+    numeric, categorical = list(NUMERIC_FEATURES), list(CATEGORICAL_FEATURES)
+    extra_kinds: dict[str, set[str]] = {}
+    for row in rows:
+        for name, value in row.items():
+            if name.startswith(EXTRA_PREFIX):
+                kind = "num" if isinstance(value, float) else "cat"
+                if not (kind == "cat" and value == MISSING):
+                    extra_kinds.setdefault(name, set()).add(kind)
+    for name in sorted(extra_kinds):
+        # A column that is sometimes a number and sometimes text is treated as text.
+        (numeric if extra_kinds[name] == {"num"} else categorical).append(name)
+    return numeric, categorical
+
+
+def rows_to_frame(
+    rows: Sequence[Mapping[str, Feature]],
+    numeric: Sequence[str] | None = None,
+    categorical: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """A frame with exactly the given columns: missing numbers are NaN, missing categories ``"missing"``."""
+    if numeric is None or categorical is None:
+        numeric, categorical = feature_columns(rows)
+    data: dict[str, list[Any]] = {}
+    for name in numeric:
+        data[name] = [_as_float(row.get(name)) for row in rows]
+    for name in categorical:
+        data[name] = [_category(row.get(name)) for row in rows]
+    frame = pd.DataFrame(data, columns=[*numeric, *categorical])
+    return frame.astype({name: "float64" for name in numeric} | {name: "object" for name in categorical})
+
+
+def _as_float(value: Any) -> float:
+    if value is None or isinstance(value, str):
+        return math.nan
+    return float(value)

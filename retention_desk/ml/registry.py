@@ -1,0 +1,251 @@
+"""The model registry: artifacts on disk and in the database, and loading only what verifies.
+
+``joblib.load`` executes code from the file, so an artifact is loaded only from bytes whose sha256 equals
+the registry row's, and only by the scikit-learn version that wrote it. A version that fails either check
+is refused with a message and serving falls back to the newest earlier champion that passes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import secrets
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import joblib
+import sklearn
+from sklearn.pipeline import Pipeline
+from sqlmodel import Session
+
+from retention_desk.config import Settings
+from retention_desk.ml.train import TrainedModel
+from retention_desk.storage import model_versions as store
+from retention_desk.storage.tables import ModelVersion
+from retention_desk.storage.types import utcnow
+
+KIND = "churn"
+CHAMPION_RECHECK_SECONDS = 5.0
+_KEEP_LOADED = 4
+log = logging.getLogger(__name__)
+
+
+class ArtifactRefused(Exception):
+    """An artifact failed its hash or version check; the message says which and what to do."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    version: str
+    sha256: str
+    pipeline: Pipeline
+    numeric: list[str]
+    categorical: list[str]
+    metrics: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    """What serving has: a verified model (or none) and every refusal met on the way to it."""
+
+    model: LoadedModel | None
+    champion_version: str | None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def fell_back(self) -> bool:
+        return self.model is not None and self.model.version != self.champion_version
+
+
+def artifact_path(settings: Settings, version: str) -> Path:
+    return settings.model_dir / f"{KIND}-{version}.joblib"
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def new_version(now: datetime | None = None) -> str:
+    return f"{(now or utcnow()):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def save_model_version(
+    *,
+    session: Session,
+    settings: Settings,
+    trained: TrainedModel,
+    status: str,
+    label_horizon_days: int,
+    extra: dict[str, Any] | None = None,
+) -> ModelVersion:
+    """Write the artifact and its metadata atomically, then add the registry row (bytes included)."""
+    settings.model_dir.mkdir(parents=True, exist_ok=True)
+    now = utcnow()
+    version = new_version(now)
+    buffer = io.BytesIO()
+    joblib.dump(trained.pipeline, buffer, compress=3)
+    data = buffer.getvalue()
+    digest = sha256_of(data)
+    path = artifact_path(settings, version)
+    _write_atomically(path, data)
+    metadata = {
+        "version": version,
+        "kind": KIND,
+        "created_at": now.isoformat(),
+        "data_window_start": _iso(trained.window_start),
+        "data_window_end": _iso(trained.window_end),
+        "rows_train": trained.rows_train,
+        "rows_holdout": trained.rows_holdout,
+        "numeric_features": trained.numeric,
+        "categorical_features": trained.categorical,
+        "sklearn_version": sklearn.__version__,
+        "estimator": trained.estimator,
+        "metrics": trained.metrics,
+        "sha256": digest,
+        "label_horizon_days": label_horizon_days,
+        **(extra or {}),
+    }
+    _write_atomically(path.with_suffix(".json"), json.dumps(metadata, indent=2, default=str).encode())
+    row = ModelVersion(
+        version=version,
+        kind=KIND,
+        status=status,
+        created_at=now,
+        path=str(path),
+        sha256=digest,
+        sklearn_version=sklearn.__version__,
+        estimator=trained.estimator,
+        metrics={**trained.metrics, **(extra or {})},
+        feature_list=[{"name": n, "type": "numeric"} for n in trained.numeric]
+        + [{"name": n, "type": "categorical"} for n in trained.categorical],
+        data_window_start=trained.window_start,
+        data_window_end=trained.window_end,
+        rows_train=trained.rows_train,
+        rows_holdout=trained.rows_holdout,
+        label_horizon_days=label_horizon_days,
+        artifact=data,
+    )
+    return store.add_version(session, row)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Temp file in the same folder, fsync, rename: a reader sees the old file or the whole new one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_verified(*, session: Session, settings: Settings, row: ModelVersion) -> LoadedModel:
+    """Load one version if its bytes hash to the registry's sha256 and its sklearn version is ours."""
+    if row.sklearn_version != sklearn.__version__:
+        raise ArtifactRefused(
+            f"Model {row.version} was trained with scikit-learn {row.sklearn_version} but this process runs "
+            f"{sklearn.__version__}; run 'retention-desk retrain' to train one for this version."
+        )
+    data = _verified_bytes(session=session, settings=settings, row=row)
+    # Only now, with the hash checked, may the bytes be unpickled.
+    pipeline = joblib.load(io.BytesIO(data))
+    numeric = [f["name"] for f in row.feature_list if f.get("type") == "numeric"]
+    categorical = [f["name"] for f in row.feature_list if f.get("type") == "categorical"]
+    return LoadedModel(row.version, row.sha256, pipeline, numeric, categorical, dict(row.metrics or {}))
+
+
+def _verified_bytes(*, session: Session, settings: Settings, row: ModelVersion) -> bytes:
+    """The file's bytes if they verify; else the database copy, which then restores the file."""
+    path = artifact_path(settings, row.version)
+    problem = f"the file {path} is missing"
+    if path.exists():
+        data = path.read_bytes()
+        if sha256_of(data) == row.sha256:
+            return data
+        problem = f"the file {path} does not match its recorded sha256 (changed or damaged)"
+    stored = store.artifact_bytes(session, row.version)
+    if stored is None or sha256_of(stored) != row.sha256:
+        state = "has no stored copy" if stored is None else "its stored copy does not match either"
+        raise ArtifactRefused(f"Refused model {row.version}: {problem}, and {state}.")
+    settings.model_dir.mkdir(parents=True, exist_ok=True)
+    _write_atomically(path, stored)
+    log.warning("Model %s: %s; restored it from the database copy after checking its sha256.", row.version, problem)
+    return stored
+
+
+def load_serving_model(*, session: Session, settings: Settings) -> LoadOutcome:
+    """The champion if it verifies, else the newest earlier champion that does; notes say what was refused."""
+    notes: list[str] = []
+    candidates = store.serving_candidates(session, kind=KIND)
+    champion = next((row.version for row in candidates if row.status == store.CHAMPION), None)
+    for row in candidates:
+        try:
+            model = load_verified(session=session, settings=settings, row=row)
+        except ArtifactRefused as exc:
+            notes.append(str(exc))
+            continue
+        if row.version != champion:
+            notes.append(f"Serving earlier model {row.version} instead of champion {champion}.")
+        return LoadOutcome(model, champion, tuple(notes))
+    return LoadOutcome(None, champion, tuple(notes))
+
+
+class _ServingCache:
+    """Per process: verified models keyed by (version, sha256); the champion row re-read every few seconds."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.models: OrderedDict[tuple[str, str, str], LoadOutcome] = OrderedDict()
+        self.checked: dict[str, tuple[float, LoadOutcome]] = {}
+
+    def get(self, *, session: Session, settings: Settings) -> LoadOutcome:
+        key = f"{settings.database_url}|{settings.model_dir}"
+        with self.lock:
+            seen = self.checked.get(key)
+            if seen and time.monotonic() - seen[0] < CHAMPION_RECHECK_SECONDS:
+                return seen[1]
+            row = store.champion_row(session, kind=KIND)
+            ident = (key, row.version, row.sha256) if row else None
+            outcome = self.models.get(ident) if ident else None
+            if outcome is None:
+                outcome = load_serving_model(session=session, settings=settings)
+                if ident and outcome.model is not None:
+                    self.models[ident] = outcome
+                    while len(self.models) > _KEEP_LOADED:
+                        self.models.popitem(last=False)
+            self.checked[key] = (time.monotonic(), outcome)
+            return outcome
+
+    def clear(self) -> None:
+        with self.lock:
+            self.models.clear()
+            self.checked.clear()
+
+
+_cache = _ServingCache()
+
+
+def serving_model(*, session: Session, settings: Settings) -> LoadOutcome:
+    """The model this process serves, reloaded only when the champion row changes (checked every few seconds)."""
+    return _cache.get(session=session, settings=settings)
+
+
+def clear_serving_cache() -> None:
+    """Forget loaded models (tests, and after an operator repairs files by hand)."""
+    _cache.clear()

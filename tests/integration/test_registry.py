@@ -1,0 +1,151 @@
+"""The model registry serves only artifacts whose sha256 and scikit-learn version match their record."""
+
+from __future__ import annotations
+
+import pickle
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlmodel import Session
+
+from retention_desk.config import Settings
+from retention_desk.ml import registry
+from retention_desk.ml.registry import artifact_path, load_serving_model, save_model_version, serving_model, sha256_of
+from retention_desk.ml.train import TrainedModel, predict_churn, train_churn_pipeline
+from retention_desk.services.scoring import model_status, score_account
+from retention_desk.storage.model_versions import CHAMPION
+from retention_desk.storage.tables import ModelVersion
+
+
+@pytest.fixture(autouse=True)
+def fresh_serving_cache():
+    registry.clear_serving_cache()
+    yield
+    registry.clear_serving_cache()
+
+
+def _trained(seed: int = 1) -> TrainedModel:
+    rng = random.Random(seed)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    rows, labels, times = [], [], []
+    for i in range(300):
+        contract = rng.choice(["month_to_month", "two_year"])
+        rows.append({"contract_type": contract, "monthly_charge": rng.uniform(200, 900), "tickets_90d": 0.0})
+        labels.append(int(rng.random() < (0.6 if contract == "month_to_month" else 0.1)))
+        times.append(start + timedelta(hours=i))
+    return train_churn_pipeline(rows, labels, times)
+
+
+def _save(session: Session, settings: Settings, seed: int = 1) -> ModelVersion:
+    row = save_model_version(
+        session=session, settings=settings, trained=_trained(seed), status=CHAMPION, label_horizon_days=90
+    )
+    session.commit()
+    return row
+
+
+class Booby:
+    """Unpickling this creates the marker file: proof that ``joblib.load`` ran."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def _booby_bytes(tmp_path: Path) -> tuple[bytes, Path]:
+    marker = tmp_path / "unpickled-marker"
+    return pickle.dumps(Booby(marker)), marker
+
+
+def test_a_saved_model_loads_back_and_predicts_the_same(session: Session, settings: Settings):
+    trained = _trained()
+    row = save_model_version(
+        session=session, settings=settings, trained=trained, status=CHAMPION, label_horizon_days=90
+    )
+    session.commit()
+    outcome = load_serving_model(session=session, settings=settings)
+    assert outcome.model is not None and outcome.model.version == row.version and not outcome.notes
+    rows = trained.holdout_rows
+    expected = predict_churn(trained.pipeline, rows, trained.numeric, trained.categorical)
+    got = predict_churn(outcome.model.pipeline, rows, outcome.model.numeric, outcome.model.categorical)
+    np.testing.assert_allclose(got, expected)
+    assert sha256_of(artifact_path(settings, row.version).read_bytes()) == row.sha256
+    assert artifact_path(settings, row.version).with_suffix(".json").exists()
+
+
+def test_a_tampered_artifact_is_refused_without_being_unpickled_and_the_previous_champion_serves(
+    session: Session, settings: Settings, tmp_path: Path
+):
+    older = _save(session, settings, seed=1)
+    newer = _save(session, settings, seed=2)
+    evil, marker = _booby_bytes(tmp_path)
+    artifact_path(settings, newer.version).write_bytes(evil)
+    newer.artifact = evil  # the shared copy is damaged too
+    session.add(newer)
+    session.commit()
+
+    outcome = load_serving_model(session=session, settings=settings)
+
+    assert not marker.exists()
+    assert outcome.model is not None and outcome.model.version == older.version
+    assert outcome.fell_back and any(newer.version in note and "sha256" in note for note in outcome.notes)
+    status = model_status(session=session, settings=settings)
+    assert status.ready and status.version == older.version and newer.version in status.message
+
+
+def test_a_tampered_file_is_replaced_by_the_verified_database_copy(
+    session: Session, settings: Settings, tmp_path: Path
+):
+    row = _save(session, settings)
+    evil, marker = _booby_bytes(tmp_path)
+    artifact_path(settings, row.version).write_bytes(evil)
+
+    outcome = load_serving_model(session=session, settings=settings)
+
+    assert not marker.exists()
+    assert outcome.model is not None and outcome.model.version == row.version
+    assert sha256_of(artifact_path(settings, row.version).read_bytes()) == row.sha256
+
+
+def test_a_node_without_the_file_restores_it_from_the_database(session: Session, settings: Settings):
+    row = _save(session, settings)
+    artifact_path(settings, row.version).unlink()
+
+    outcome = load_serving_model(session=session, settings=settings)
+
+    assert outcome.model is not None and outcome.model.version == row.version
+    assert sha256_of(artifact_path(settings, row.version).read_bytes()) == row.sha256
+
+
+def test_a_model_from_another_scikit_learn_version_is_refused_with_advice_to_retrain(
+    session: Session, settings: Settings
+):
+    row = _save(session, settings)
+    row.sklearn_version = "0.24.2"
+    session.add(row)
+    session.commit()
+
+    status = model_status(session=session, settings=settings)
+
+    assert not status.ready and "0.24.2" in status.message and "retrain" in status.message
+
+
+def test_without_any_model_the_desk_is_not_ready_and_scores_nothing(session: Session, settings: Settings):
+    status = model_status(session=session, settings=settings)
+    assert not status.ready and status.version is None and "retrain" in status.message
+    assert score_account(session=session, settings=settings, account_id=1) is None
+
+
+def test_a_running_process_picks_up_a_newly_promoted_champion(
+    session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    first = _save(session, settings, seed=1)
+    assert serving_model(session=session, settings=settings).model.version == first.version
+    monkeypatch.setattr(registry, "CHAMPION_RECHECK_SECONDS", 0.0)
+    second = _save(session, settings, seed=2)
+    assert serving_model(session=session, settings=settings).model.version == second.version
