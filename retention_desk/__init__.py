@@ -39,6 +39,12 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES="translations",
     )
     app.config.update(overrides)
+    if settings.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Behind a load balancer the client address (used for sign-in throttling and the audit log) and the
+        # scheme come from X-Forwarded-* headers, trusted only for the configured number of hops.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)  # type: ignore[method-assign]
 
     from retention_desk import web
 

@@ -34,9 +34,11 @@ class Settings:
     phone_region: str = "NO"
     currency: str = "NOK"
     default_locale: str = "en"
-    login_attempts: int = 5
+    login_attempts: int = 5  # failed sign-ins per username inside the window before throttling
+    login_attempts_per_address: int = 20  # the same, per client address
     login_window_seconds: int = 300
     session_cookie_secure: bool = False
+    proxy_hops: int = 0  # reverse proxies in front of the app whose X-Forwarded-* headers are trusted
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -53,6 +55,7 @@ class Settings:
             currency=os.environ.get("RETENTION_DESK_CURRENCY", "NOK"),
             default_locale=os.environ.get("RETENTION_DESK_LOCALE", "en"),
             session_cookie_secure=os.environ.get("RETENTION_DESK_SECURE_COOKIES", "0") == "1",
+            proxy_hops=_int_env("RETENTION_DESK_PROXY_HOPS", 0),
         )
 
     def with_demo_secret(self) -> Settings:
@@ -91,6 +94,19 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative.")
+    return value
 
 
 def is_placeholder_secret(value: str) -> bool:

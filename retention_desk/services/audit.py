@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from retention_desk.storage.tables import AuditEvent, User
@@ -41,14 +41,15 @@ def record_event(
     return event
 
 
-def recent_failed_logins(*, session: Session, username: str, ip: str | None, window: timedelta) -> int:
-    """Failed sign-ins for this username or from this address inside the window (shared by all web nodes)."""
+def recent_failed_logins(*, session: Session, username: str, ip: str | None, window: timedelta) -> tuple[int, int]:
+    """Failed sign-ins inside the window for this username, and from this address (shared by all web nodes)."""
     since: datetime = utcnow() - window
-    who = [AuditEvent.entity_id == username.lower()]
-    if ip:
-        who.append(AuditEvent.ip == ip)
-    stmt = select(func.count()).where(AuditEvent.action == "login_failed", AuditEvent.at >= since, or_(*who))
-    return int(session.execute(stmt).scalar_one())
+    recent = (AuditEvent.action == "login_failed", AuditEvent.at >= since)
+    by_name = session.execute(
+        select(func.count()).where(*recent, AuditEvent.entity_id == username.strip().lower()[:80])
+    ).scalar_one()
+    by_ip = session.execute(select(func.count()).where(*recent, AuditEvent.ip == ip)).scalar_one() if ip else 0
+    return int(by_name), int(by_ip)
 
 
 def list_events(*, session: Session, limit: int = 100, action: str | None = None) -> list[AuditEvent]:

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Index, LargeBinary, Numeric, UniqueConstraint
+from sqlalchemy import Index, LargeBinary, Numeric, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from retention_desk.storage.types import JSONType, UTCDateTime, utcnow
@@ -25,6 +25,10 @@ SQLModel.metadata.naming_convention = {
 }
 
 Money = Numeric(12, 2)
+
+
+def SearchKey(length: int) -> Any:  # noqa: N802  (a type factory, named like the types it builds)
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
 def _utc(*, nullable: bool = False, index: bool = False) -> Any:
@@ -73,9 +77,10 @@ class Account(SQLModel, table=True):
     account_no: str = Field(max_length=40, unique=True, index=True)
     first_name: str = Field(default="", max_length=80)
     last_name: str = Field(default="", max_length=80)
-    # Lower-cased copies so name search can use a prefix index on both databases.
-    name_search: str = Field(default="", max_length=170, index=True)
-    surname_search: str = Field(default="", max_length=80, index=True)
+    # Lower-cased copies so name search can use a prefix (range) index on both databases; byte-order ("C")
+    # collation on PostgreSQL, because a locale collation's index cannot serve a prefix range.
+    name_search: str = Field(default="", sa_type=SearchKey(170), index=True)
+    surname_search: str = Field(default="", sa_type=SearchKey(80), index=True)
     email: str | None = Field(default=None, max_length=200)
     email_normalised: str | None = Field(default=None, max_length=200, index=True)
     phone: str | None = Field(default=None, max_length=40)

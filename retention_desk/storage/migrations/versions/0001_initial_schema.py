@@ -28,8 +28,16 @@ def upgrade() -> None:
         sa.Column("account_no", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.Column("first_name", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
         sa.Column("last_name", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
-        sa.Column("name_search", sqlmodel.sql.sqltypes.AutoString(length=170), nullable=False),
-        sa.Column("surname_search", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+        sa.Column(
+            "name_search",
+            sa.String(length=170).with_variant(sa.String(length=170, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "surname_search",
+            sa.String(length=80).with_variant(sa.String(length=80, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("email_normalised", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("phone", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),

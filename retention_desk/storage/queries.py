@@ -1,0 +1,163 @@
+"""Read queries used by the services; the one place to look when a screen is slow.
+
+Every function takes the session as its first argument and returns table rows or plain tuples.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlmodel import Session
+
+from retention_desk.storage.tables import (
+    Account,
+    AccountService,
+    AuditEvent,
+    Bill,
+    Call,
+    OfferHistory,
+    Ticket,
+    User,
+)
+
+# Ids beyond this cannot be a primary key on either database; "0047 91234567" must not overflow a bind.
+MAX_ID = 2**31 - 1
+
+
+def accounts_by_keys(
+    session: Session,
+    *,
+    account_no: str | None = None,
+    account_id: int | None = None,
+    phone_normalised: str | None = None,
+    email_normalised: str | None = None,
+    limit: int = 20,
+) -> list[Account]:
+    """Accounts matching any of the exact keys given (each one an indexed column)."""
+    conditions = []
+    if account_no:
+        conditions.append(Account.account_no == account_no)
+    if account_id is not None and 0 < account_id <= MAX_ID:
+        conditions.append(Account.id == account_id)
+    if phone_normalised:
+        conditions.append(Account.phone_normalised == phone_normalised)
+    if email_normalised:
+        conditions.append(Account.email_normalised == email_normalised)
+    if not conditions:
+        return []
+    stmt = select(Account).where(or_(*conditions)).order_by(Account.id).limit(limit)
+    return list(session.execute(stmt).scalars())
+
+
+def accounts_by_name_prefix(session: Session, *, prefix: str, limit: int = 20) -> list[Account]:
+    """Accounts whose lower-cased full name or surname starts with ``prefix`` (already lower-cased).
+
+    Two index-ordered range scans that each stop after ``limit`` rows, merged here: one OR query would
+    have to sort every match first, and a common surname matches tens of thousands of subscribers.
+    """
+    if not prefix:
+        return []
+    found: dict[int, Account] = {}
+    for column in (Account.surname_search, Account.name_search):
+        # The columns use byte-order collation on PostgreSQL (see tables.SearchKey), so their index serves this range.
+        stmt = select(Account).where(*_prefix_range(column, prefix)).order_by(column, Account.id).limit(limit)
+        for row in session.execute(stmt).scalars():
+            found.setdefault(row.id or 0, row)
+    return sorted(found.values(), key=lambda a: (a.surname_search, a.name_search, a.id or 0))[:limit]
+
+
+def _prefix_range(key: Any, prefix: str) -> list[Any]:
+    """``prefix <= key < prefix-with-its-last-character-bumped``, which an index can serve, plus an exact LIKE.
+
+    (SQLite's LIKE ignores case and so never uses an ordinary index on its own.)
+    """
+    conditions = [key >= prefix, key.startswith(prefix, autoescape=True)]
+    last = ord(prefix[-1])
+    if last < 0x10FFFF:
+        conditions.append(key < prefix[:-1] + chr(last + 1))
+    return conditions
+
+
+def account_services(session: Session, *, account_id: int) -> list[AccountService]:
+    stmt = (
+        select(AccountService)
+        .where(AccountService.account_id == account_id)
+        .order_by(AccountService.kind, AccountService.name)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def latest_bills(session: Session, *, account_id: int, limit: int = 13) -> list[Bill]:
+    """The newest ``limit`` bills, oldest first."""
+    stmt = select(Bill).where(Bill.account_id == account_id).order_by(Bill.period_start.desc()).limit(limit)
+    return list(reversed(list(session.execute(stmt).scalars())))
+
+
+def tickets_since(session: Session, *, account_id: int, since: datetime) -> list[Ticket]:
+    stmt = (
+        select(Ticket)
+        .where(Ticket.account_id == account_id, Ticket.opened_at >= since)
+        .order_by(Ticket.opened_at.desc())
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def offer_history(session: Session, *, account_id: int, limit: int = 50) -> list[OfferHistory]:
+    stmt = (
+        select(OfferHistory)
+        .where(OfferHistory.account_id == account_id)
+        .order_by(OfferHistory.offered_at.desc())
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def calls_with_agents(session: Session, *, account_id: int, limit: int = 50) -> list[tuple[Call, str | None]]:
+    """The account's calls, newest first, each with the agent's display name."""
+    stmt = (
+        select(Call, User.display_name)
+        .outerjoin(User, User.id == Call.agent_id)
+        .where(Call.account_id == account_id)
+        .order_by(Call.started_at.desc())
+        .limit(limit)
+    )
+    return [(call, name) for call, name in session.execute(stmt).all()]
+
+
+def audit_events_page(
+    session: Session,
+    *,
+    action: str | None = None,
+    actor_name: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> list[AuditEvent]:
+    """One page of the audit log, newest first, filtered in SQL (asks for ``limit`` rows)."""
+    stmt = select(AuditEvent)
+    if action:
+        stmt = stmt.where(AuditEvent.action == action)
+    if actor_name:
+        stmt = stmt.where(AuditEvent.actor_name == actor_name)
+    if since is not None:
+        stmt = stmt.where(AuditEvent.at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEvent.at < until)
+    stmt = stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).offset(offset).limit(limit)
+    return list(session.execute(stmt).scalars())
+
+
+def audit_actions(session: Session) -> list[str]:
+    """The distinct actions in the audit log, for the filter list."""
+    return list(session.execute(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).scalars())
+
+
+def all_users(session: Session) -> list[User]:
+    return list(session.execute(select(User).order_by(User.role, User.username)).scalars())
+
+
+def count_accounts(session: Session) -> int:
+    return int(session.execute(select(func.count()).select_from(Account)).scalar_one())

@@ -1,0 +1,31 @@
+"""Per-request helpers: the settings, one lazily opened database session, the caller's address."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+from sqlmodel import Session
+
+from retention_desk.config import Settings
+from retention_desk.storage.db import get_engine
+
+
+def app_settings() -> Settings:
+    return current_app.config["SETTINGS"]
+
+
+def db_session() -> Session:
+    """The request's session, opened on first use so pages that need no database never connect."""
+    if "db_session" not in g:
+        g.db_session = Session(get_engine(app_settings().database_url), expire_on_commit=False)
+    return g.db_session
+
+
+def close_db_session(_exc: BaseException | None = None) -> None:
+    """Closing rolls back anything a view did not commit, so a failed request stores nothing half-done."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def client_ip() -> str | None:
+    return request.remote_addr

@@ -1,0 +1,69 @@
+"""The agent's desk: find the caller's account (typed, live or by screen pop) and open it."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_login import login_required
+from werkzeug.wrappers import Response as BaseResponse
+
+from retention_desk.services.accounts import find_accounts, get_account_view
+from retention_desk.web.context import app_settings, db_session
+from retention_desk.web.forms import SearchForm
+
+bp = Blueprint("desk", __name__)
+
+MAX_QUERY = 200
+
+
+@bp.get("/")
+def home() -> BaseResponse:
+    """The site's front door is the desk."""
+    return redirect(url_for("desk.index"))
+
+
+@bp.get("/desk")
+@login_required
+def index() -> BaseResponse | str:
+    """The search page; ``?phone=`` or ``?account=`` from the phone system opens a single match directly."""
+    popped = (request.args.get("phone") or request.args.get("account") or "").strip()[:MAX_QUERY]
+    query = popped or (request.args.get("q") or "").strip()[:MAX_QUERY]
+    results = _search(query)
+    if popped and len(results) == 1:
+        return redirect(url_for("desk.account", account_id=results[0].id))
+    return _search_page(query, results)
+
+
+@bp.get("/desk/search")
+@login_required
+def search() -> str:
+    """Live-search results: the fragment for htmx, the whole page for a reload, a bookmark or Back."""
+    query = (request.args.get("q") or "").strip()[:MAX_QUERY]
+    results = _search(query)
+    if _wants_fragment():
+        return render_template("desk/_results.html", q=query, results=results)
+    return _search_page(query, results)
+
+
+@bp.get("/desk/accounts/<int:account_id>")
+@login_required
+def account(account_id: int) -> str:
+    """Everything about one account the agent needs during the call."""
+    view = get_account_view(session=db_session(), account_id=account_id)
+    if view is None:
+        abort(404)
+    return render_template("desk/account.html", view=view)
+
+
+def _search(query: str) -> list:
+    if not query:
+        return []
+    return find_accounts(session=db_session(), query=query, phone_region=app_settings().phone_region)
+
+
+def _search_page(query: str, results: list) -> str:
+    form = SearchForm(formdata=None, q=query)
+    return render_template("desk/index.html", form=form, q=query, results=results)
+
+
+def _wants_fragment() -> bool:
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"

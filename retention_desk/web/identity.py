@@ -1,0 +1,59 @@
+"""The signed-in user as the web layer keeps it: a plain copy, so no database row outlives its request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_login import UserMixin
+
+from retention_desk.services.users import get_user
+from retention_desk.storage.tables import User
+from retention_desk.web.context import db_session
+
+
+@dataclass(frozen=True)
+class DeskUser(UserMixin):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    authority_tier: int
+    locale: str
+    active: bool
+
+    @classmethod
+    def from_row(cls, user: User) -> DeskUser:
+        return cls(
+            id=user.id or 0,
+            username=user.username,
+            display_name=user.display_name,
+            role=user.role,
+            authority_tier=user.authority_tier,
+            locale=user.locale,
+            active=user.active,
+        )
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active
+
+    @property
+    def can_supervise(self) -> bool:
+        return self.role in ("supervisor", "admin")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+def load_user(user_id: str) -> DeskUser | None:
+    """Flask-Login's loader: a disabled or deleted user is signed out on their next request."""
+    if not user_id.isdigit():
+        return None
+    user = get_user(session=db_session(), user_id=int(user_id))
+    if user is None or not user.active:
+        return None
+    return DeskUser.from_row(user)
