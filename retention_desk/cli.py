@@ -247,3 +247,14 @@ def demo(host: str, port: int, n_accounts: int, random_seed: int, no_serve: bool
     click.echo("Press Ctrl+C to stop.")
     if not no_serve:
         create_app(settings).run(host=host, port=port, threaded=True)
+
+
+def _register_command_groups() -> None:
+    from retention_desk.cli_import import import_group
+    from retention_desk.cli_models import models_group
+
+    main.add_command(import_group)
+    main.add_command(models_group)
+
+
+_register_command_groups()
