@@ -18,12 +18,13 @@ class DeskGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         from sqlalchemy.exc import OperationalError
 
+        from retention_desk.services.catalog import CatalogError
         from retention_desk.services.training import TrainingError
         from retention_desk.services.users import UserError
 
         try:
             return super().invoke(ctx)
-        except (ConfigError, UserError, TrainingError) as exc:
+        except (ConfigError, UserError, TrainingError, CatalogError) as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(2)
         except OperationalError as exc:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from retention_desk.seed_files import seed_file
+from retention_desk.services.audit import record_event
 from retention_desk.storage.tables import CancelReason, Offer
 from retention_desk.storage.types import utcnow
 from retention_desk.synth.products import PlanBook
@@ -270,8 +271,8 @@ def load_plans(path: Path | None = None) -> PlanBook:
 # --- database ---------------------------------------------------------------------------------------------
 
 
-def upsert_offers(*, session: Session, offers: list[OfferSpec]) -> int:
-    """Insert new offers and update existing ones by code; offers missing from the list are left alone."""
+def upsert_offers(*, session: Session, offers: list[OfferSpec], actor_name: str = "seed") -> int:
+    """Insert new offers and update existing ones by code (each change audited); missing offers are left alone."""
     existing = {o.code: o for o in session.execute(select(Offer)).scalars()}
     now = utcnow()
     for spec in offers:
@@ -279,14 +280,38 @@ def upsert_offers(*, session: Session, offers: list[OfferSpec]) -> int:
         row = existing.get(spec.code)
         if row is None:
             session.add(Offer(**values, created_at=now, updated_at=now))
+            record_event(
+                session=session,
+                action="offer_created",
+                actor_name=actor_name,
+                entity_type="offer",
+                entity_id=spec.code,
+                after=_jsonable(values),
+            )
             continue
         changed = {k: v for k, v in values.items() if getattr(row, k) != v}
+        if not changed:
+            continue
+        before = _jsonable({k: getattr(row, k) for k in changed})
         for key, value in changed.items():
             setattr(row, key, value)
-        if changed:
-            row.updated_at = now
+        row.updated_at = now
+        record_event(
+            session=session,
+            action="offer_updated",
+            actor_name=actor_name,
+            entity_type="offer",
+            entity_id=spec.code,
+            before=before,
+            after=_jsonable(changed),
+        )
     session.flush()
     return len(offers)
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    """Audit rows are JSON: money and dates as strings."""
+    return {k: (str(v) if isinstance(v, Decimal | date) else v) for k, v in values.items()}
 
 
 def upsert_cancel_reasons(*, session: Session, reasons: list[ReasonSpec]) -> int:

@@ -10,6 +10,7 @@ from typing import Any
 
 from retention_desk.config import ConfigError
 from retention_desk.seed_files import seed_file
+from retention_desk.services.audit import record_event
 from retention_desk.services.catalog import (
     CatalogError,
     load_cancel_reasons,
@@ -140,7 +141,7 @@ def seed_demo_world(*, url: str, accounts: int, seed: int, as_of: date | None, p
     shown.start_writing(sum(world.count(t) for t in world.tables))
     bulk.replace_world(url, world.tables, on_rows=shown.rows)
     shown.close()
-    return SeedSummary(
+    summary = SeedSummary(
         accounts=world.count("accounts"),
         services=world.count("account_services"),
         bills=world.count("bills"),
@@ -154,6 +155,15 @@ def seed_demo_world(*, url: str, accounts: int, seed: int, as_of: date | None, p
         seed=seed,
         as_of=as_of,
     )
+    with session_scope(url) as session:
+        record_event(
+            session=session,
+            action="world_seeded",
+            actor_name="cli",
+            entity_type="world",
+            after={"accounts": summary.accounts, "calls": summary.calls, "seed": seed, "as_of": as_of.isoformat()},
+        )
+    return summary
 
 
 def _ensure_users(session: Any) -> tuple[list[AgentRef], int]:
