@@ -20,18 +20,9 @@ from retention_desk.services.audit import record_event
 from retention_desk.storage.tables import CancelReason, Offer
 from retention_desk.storage.types import utcnow
 from retention_desk.synth.products import PlanBook
+from retention_desk.vocabulary import CONTRACT_TYPES, OFFER_KINDS
 
-OFFER_KINDS = (
-    "percent_discount",
-    "bill_credit",
-    "premium_channel",
-    "upgrade",
-    "downgrade",
-    "pause",
-    "loyalty_bonus",
-)
 COST_MODELS = ("monthly", "one_off")
-CONTRACT_TYPES = ("month_to_month", "one_year", "two_year")
 LIST_RULES = ("plans", "contract_types", "exclude_if_has", "regions", "segments")
 NUMBER_RULES = ("min_tenure_months", "max_tenure_months", "min_monthly_charge", "max_monthly_charge")
 REQUIRED_PARAMS = {

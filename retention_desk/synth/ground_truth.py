@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from retention_desk.vocabulary import OFFER_KINDS
+
 REASONS = (
     "price",
     "service_quality",
@@ -31,15 +33,6 @@ REASONS = (
     "content",
     "customer_service",
     "other",
-)
-OFFER_KINDS = (
-    "percent_discount",
-    "bill_credit",
-    "premium_channel",
-    "upgrade",
-    "downgrade",
-    "pause",
-    "loyalty_bonus",
 )
 BASE_LOGIT = -7.0
 CONTRACT_EFFECT = {"month_to_month": 2.0, "one_year": 0.8, "two_year": 0.0}
