@@ -180,14 +180,44 @@ def users_list() -> None:
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def retrain(as_json: bool, quiet: bool) -> None:
-    """The nightly job: train on logged outcomes and register the model; says what it did."""
-    from retention_desk.services.training import retrain_churn_model
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@click.option("--force", is_flag=True, help="Promote the new model even if it is worse than the champion.")
+@click.option("--dry-run", is_flag=True, help="Train, evaluate and report, but write nothing (no file, no row).")
+@click.option(
+    "--horizon-days",
+    type=click.IntRange(1, 3650),
+    default=None,
+    help="Label horizon: a call is a save only if the account is active and paying this many days later "
+    "(default: RETENTION_DESK_LABEL_HORIZON_DAYS, else 90).",
+)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(min=0),
+    default=0.005,
+    show_default=True,
+    help="Promote unless the new model's hold-out log loss is worse than the champion's by more than this.",
+)
+@click.option("--quiet", is_flag=True, help="No progress on stderr.")
+def retrain(as_json: bool, force: bool, dry_run: bool, horizon_days: int | None, tolerance: float, quiet: bool) -> None:
+    """The nightly job: train on logged outcomes, compare with the champion, promote or keep; says which and why.
+
+    Exit codes: 0 finished (promoted or kept), 2 failed (e.g. too little data), 3 another retrain is running.
+    """
+    from retention_desk.services.training import LockBusy, retrain_churn_model
 
     settings = _migrated_settings(need_models=True)
-    result = retrain_churn_model(settings=settings, progress=not (quiet or as_json))
+    try:
+        result = retrain_churn_model(
+            settings=settings,
+            progress=not quiet,
+            horizon_days=horizon_days,
+            tolerance=tolerance,
+            force=force,
+            dry_run=dry_run,
+        )
+    except LockBusy as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(3)
     if as_json:
         click.echo(json.dumps(result.summary(), indent=2, default=str))
     else:

@@ -34,7 +34,8 @@ from retention_desk.storage.tables import ModelVersion
 from retention_desk.storage.types import utcnow
 
 KIND = "churn"
-CHAMPION_RECHECK_SECONDS = 5.0
+CHAMPION_RECHECK_SECONDS = 5.0  # settings.extra["model_recheck_seconds"] overrides it (tests)
+TEMP_SUFFIX = ".tmp"
 _KEEP_LOADED = 4
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,12 @@ def save_model_version(
     label_horizon_days: int,
     extra: dict[str, Any] | None = None,
 ) -> ModelVersion:
-    """Write the artifact and its metadata atomically, then add the registry row (bytes included)."""
+    """Write the artifact and its metadata atomically, then add the registry row (bytes included).
+
+    The row, which is what makes a version servable, is added only after the file is complete on disk; a
+    new champion retires the old one in the same transaction (the caller's), so a crash at any point leaves
+    either the old champion or the new one serving, never a half-written file.
+    """
     settings.model_dir.mkdir(parents=True, exist_ok=True)
     now = utcnow()
     version = new_version(now)
@@ -112,6 +118,10 @@ def save_model_version(
         "metrics": trained.metrics,
         "sha256": digest,
         "label_horizon_days": label_horizon_days,
+        "estimator_candidate": trained.candidate,
+        "selection": trained.selection,
+        "training_window": {"first_call": _iso(trained.train_window[0]), "last_call": _iso(trained.train_window[1])},
+        "holdout_window": {"first_call": _iso(trained.holdout_window[0]), "last_call": _iso(trained.holdout_window[1])},
         **(extra or {}),
     }
     _write_atomically(path.with_suffix(".json"), json.dumps(metadata, indent=2, default=str).encode())
@@ -124,7 +134,13 @@ def save_model_version(
         sha256=digest,
         sklearn_version=sklearn.__version__,
         estimator=trained.estimator,
-        metrics={**trained.metrics, **(extra or {})},
+        metrics={
+            **trained.metrics,
+            "selection": trained.selection,
+            "training_window": metadata["training_window"],
+            "holdout_window": metadata["holdout_window"],
+            **(extra or {}),
+        },
         feature_list=[{"name": n, "type": "numeric"} for n in trained.numeric]
         + [{"name": n, "type": "categorical"} for n in trained.categorical],
         data_window_start=trained.window_start,
@@ -143,7 +159,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def _write_atomically(path: Path, data: bytes) -> None:
     """Temp file in the same folder, fsync, rename: a reader sees the old file or the whole new one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -153,6 +169,45 @@ def _write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def remove_stale_temp_files(settings: Settings) -> list[Path]:
+    """Delete temp files a killed writer left in the model folder (call only while holding the retrain lock)."""
+    if not settings.model_dir.is_dir():
+        return []
+    stale = [p for p in settings.model_dir.glob(f".{KIND}-*{TEMP_SUFFIX}") if p.is_file()]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
+def refusal(*, session: Session, settings: Settings, row: ModelVersion) -> str | None:
+    """Why serving would refuse this version (sklearn version, or no bytes matching its sha256), or None.
+
+    Reads and hashes bytes but never unpickles them.
+    """
+    if row.sklearn_version != sklearn.__version__:
+        return f"trained with scikit-learn {row.sklearn_version}, this process runs {sklearn.__version__}"
+    path = artifact_path(settings, row.version)
+    if path.exists() and sha256_of(path.read_bytes()) == row.sha256:
+        return None
+    stored = store.artifact_bytes(session, row.version)
+    if stored is not None and sha256_of(stored) == row.sha256:
+        return None
+    return "neither the file nor the database copy matches its sha256"
+
+
+def promote_version(*, session: Session, settings: Settings, version: str) -> tuple[ModelVersion, list[str]]:
+    """Make ``version`` the champion (also a rollback to a retired one) after verifying it loads.
+
+    Raises ``ArtifactRefused`` if it does not verify, ``LookupError`` if there is no such version. The caller
+    commits; the old champion is retired in the same transaction.
+    """
+    row = store.get_version(session, version)
+    if row is None or row.kind != KIND:
+        raise LookupError(f"There is no churn model version {version!r}; 'retention-desk models list' shows them.")
+    load_verified(session=session, settings=settings, row=row)
+    return row, store.make_champion(session, row)
 
 
 def load_verified(*, session: Session, settings: Settings, row: ModelVersion) -> LoadedModel:
@@ -218,7 +273,8 @@ class _ServingCache:
         key = f"{settings.database_url}|{settings.model_dir}"
         with self.lock:
             seen = self.checked.get(key)
-            if seen and time.monotonic() - seen[0] < CHAMPION_RECHECK_SECONDS:
+            recheck = float(settings.extra.get("model_recheck_seconds", CHAMPION_RECHECK_SECONDS))
+            if seen and time.monotonic() - seen[0] < recheck:
                 return seen[1]
             row = store.champion_row(session, kind=KIND)
             ident = (key, row.version, row.sha256) if row else None

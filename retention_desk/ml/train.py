@@ -3,26 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
-from threadpoolctl import threadpool_limits
 
 from retention_desk.ml.evaluate import evaluate_probabilities
-from retention_desk.ml.features import Feature, feature_columns, rows_to_frame
-from retention_desk.ml.pipeline import DEFAULT_ESTIMATOR, build_pipeline, estimator_name
+from retention_desk.ml.features import Feature
+from retention_desk.ml.fitting import (
+    NATIVE_THREADS,
+    SPLIT_SEED,
+    Rows,
+    fit_candidate,
+    predict_churn,
+    split_holdout,
+    take,
+)
+from retention_desk.ml.pipeline import AUTO, estimator_name
+from retention_desk.ml.selection import Selection, choose_estimator
+
+__all__ = ["NATIVE_THREADS", "SPLIT_SEED", "TrainedModel", "predict_churn", "split_holdout", "train_churn_pipeline"]
 
 HOLDOUT_SHARE = 0.2
-# One native thread: on a small, shared machine OpenMP spinning against another busy process made a
-# 0.5 s fit take 16 s; these data sizes gain nothing from a second thread.
-NATIVE_THREADS = 1
-SPLIT_SEED = 20240917
-
-Rows = Sequence[Mapping[str, Feature]]
 
 
 @dataclass
@@ -40,40 +44,14 @@ class TrainedModel:
     window_end: datetime | None
     rows_train: int
     rows_holdout: int
+    candidate: str = ""  # the candidate name in ml.pipeline.ESTIMATORS, e.g. "hgb"
+    selection: dict[str, Any] = field(default_factory=dict)
+    train_window: tuple[datetime | None, datetime | None] = (None, None)
+    holdout_window: tuple[datetime | None, datetime | None] = (None, None)
 
     @property
     def feature_list(self) -> list[str]:
         return [*self.numeric, *self.categorical]
-
-
-def predict_churn(pipeline: Pipeline, rows: Rows, numeric: Sequence[str], categorical: Sequence[str]) -> np.ndarray:
-    """P(churn) for each row, in one ``predict_proba`` call."""
-    if not rows:
-        return np.zeros(0)
-    frame = rows_to_frame(rows, numeric, categorical)
-    with threadpool_limits(limits=NATIVE_THREADS):
-        return pipeline.predict_proba(frame)[:, 1]
-
-
-def split_holdout(
-    times: Sequence[datetime | None], y: np.ndarray, *, share: float = HOLDOUT_SHARE, seed: int = SPLIT_SEED
-) -> tuple[np.ndarray, np.ndarray]:
-    """(train, hold-out) indices: the newest ``share`` of dated rows, plus a seeded stratified share of undated ones."""
-    dated = np.array([i for i, t in enumerate(times) if t is not None], dtype=int)
-    undated = np.array([i for i, t in enumerate(times) if t is None], dtype=int)
-    train, hold = [], []
-    if len(dated):
-        order = dated[np.argsort([times[i] for i in dated], kind="stable")]
-        n_hold = int(round(len(order) * share))
-        train.append(order[: len(order) - n_hold])
-        hold.append(order[len(order) - n_hold :])
-    if len(undated):
-        labels = y[undated]
-        stratify = labels if np.bincount(labels, minlength=2).min() >= 2 else None
-        u_train, u_hold = train_test_split(undated, test_size=share, random_state=seed, stratify=stratify)
-        train.append(np.sort(u_train))
-        hold.append(np.sort(u_hold))
-    return np.concatenate(train or [np.zeros(0, int)]), np.concatenate(hold or [np.zeros(0, int)])
 
 
 def train_churn_pipeline(
@@ -81,21 +59,22 @@ def train_churn_pipeline(
     y: Sequence[int] | np.ndarray,
     times: Sequence[datetime | None],
     *,
-    estimator: str = DEFAULT_ESTIMATOR,
+    estimator: str = AUTO,
     share: float = HOLDOUT_SHARE,
 ) -> TrainedModel:
-    """Fit on the older rows, evaluate on the hold-out; the served model is exactly the evaluated one."""
+    """Hold out the newest rows, choose the estimator on the rest (``auto``), fit it there, score the hold-out.
+
+    The served model is exactly the evaluated one: it never sees the hold-out rows.
+    """
     y_arr = np.asarray(y, dtype=int)
     train_idx, hold_idx = split_holdout(times, y_arr, share=share)
-    train_rows = [rows[i] for i in train_idx]
-    hold_rows = [rows[i] for i in hold_idx]
-    numeric, categorical = feature_columns(train_rows)
-    frame = rows_to_frame(train_rows, numeric, categorical)
-    # A column with no value at all (say, no contract end dates in an import) carries nothing to learn from.
-    numeric = [name for name in numeric if frame[name].notna().any()]
-    pipeline = build_pipeline(numeric, categorical, estimator=estimator)
-    with threadpool_limits(limits=NATIVE_THREADS):
-        pipeline.fit(frame[[*numeric, *categorical]], y_arr[train_idx])
+    train_rows, hold_rows = take(rows, train_idx), take(rows, hold_idx)
+    train_times = [times[i] for i in train_idx]
+    if estimator == AUTO:
+        selection = choose_estimator(train_rows, y_arr[train_idx], train_times)
+    else:
+        selection = Selection(estimator, {"note": "estimator given, not chosen"})
+    pipeline, numeric, categorical = fit_candidate(train_rows, y_arr[train_idx], selection.chosen)
     p_hold = predict_churn(pipeline, hold_rows, numeric, categorical)
     dated = [t for t in times if t is not None]
     return TrainedModel(
@@ -110,4 +89,13 @@ def train_churn_pipeline(
         window_end=max(dated) if dated else None,
         rows_train=len(train_idx),
         rows_holdout=len(hold_idx),
+        candidate=selection.chosen,
+        selection=selection.as_dict(),
+        train_window=_window(train_times),
+        holdout_window=_window([times[i] for i in hold_idx]),
     )
+
+
+def _window(times: Sequence[datetime | None]) -> tuple[datetime | None, datetime | None]:
+    dated = [t for t in times if t is not None]
+    return (min(dated), max(dated)) if dated else (None, None)

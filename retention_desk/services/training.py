@@ -3,6 +3,8 @@ promote only if not worse, and never leave the desk without a working model."""
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,88 +13,152 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from retention_desk.config import Settings
+from retention_desk.config import ConfigError, Settings
 from retention_desk.ml.evaluate import evaluate_probabilities
 from retention_desk.ml.features import Feature, build_features
-from retention_desk.ml.registry import load_serving_model, save_model_version
+from retention_desk.ml.registry import load_serving_model, remove_stale_temp_files, save_model_version
+from retention_desk.ml.selection import CrossValidation, cross_validate
 from retention_desk.ml.train import TrainedModel, predict_churn, train_churn_pipeline
 from retention_desk.storage.db import session_scope
+from retention_desk.storage.locks import LockBusy, exclusive_lock
 from retention_desk.storage.model_versions import CHALLENGER, CHAMPION
 from retention_desk.storage.training_data import iter_training_examples, plan_training_set
 
+__all__ = ["LockBusy", "RetrainResult", "TrainingError", "evaluate_candidates", "retrain_churn_model"]
+
 LABEL_HORIZON_DAYS = 90
+HORIZON_ENV = "RETENTION_DESK_LABEL_HORIZON_DAYS"
 MIN_LABELLED_ROWS = 200
 MIN_PER_CLASS = 20
 # A new model replaces the champion unless its hold-out log loss is worse by more than this (absolute).
-LOG_LOSS_TOLERANCE = 0.002
+LOG_LOSS_TOLERANCE = 0.005
+LOCK_NAME = "retrain"
 
 
 class TrainingError(ValueError):
     """Training cannot run on the data there is; the message is one sentence for the operator."""
 
 
+def label_horizon_days(value: int | None = None) -> int:
+    """The label horizon: the argument, else ``RETENTION_DESK_LABEL_HORIZON_DAYS``, else 90 days."""
+    if value is None:
+        raw = os.environ.get(HORIZON_ENV, "").strip()
+        if not raw:
+            return LABEL_HORIZON_DAYS
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{HORIZON_ENV} must be a whole number of days, not {raw!r}.") from None
+    if not 1 <= value <= 3650:
+        raise ConfigError(f"The label horizon must be between 1 and 3650 days, not {value}.")
+    return value
+
+
 @dataclass
 class RetrainResult:
-    new_version: str
+    new_version: str | None  # None on a dry run: nothing was stored
     new_metrics: dict[str, Any]
     champion_version: str | None
     champion_metrics: dict[str, Any] | None
-    decision: str  # promoted | kept
+    decision: str  # promoted | kept | dry_run
+    would: str  # promoted | kept: the decision a real run makes (equals ``decision`` unless dry run)
     reason: str
     estimator: str
-    data_window_start: datetime | None
-    data_window_end: datetime | None
-    rows_train: int
-    rows_holdout: int
+    trained: TrainedModel
     rows_calls: int
     rows_imported: int
     label_horizon_days: int
+    tolerance: float
+    forced: bool
     seconds: float
     notes: list[str] = field(default_factory=list)
 
-    def summary(self) -> dict:
+    @property
+    def rows_train(self) -> int:
+        return self.trained.rows_train
+
+    @property
+    def rows_holdout(self) -> int:
+        return self.trained.rows_holdout
+
+    def summary(self) -> dict[str, Any]:
         """Machine-readable: both models' metrics on the same hold-out, the decision and the data."""
+        t = self.trained
+        serving = self.new_version if self.decision == "promoted" else self.champion_version
         return {
             "decision": self.decision,
+            "would": self.would,
             "reason": self.reason,
-            "new_model": {"version": self.new_version, "estimator": self.estimator, "metrics": self.new_metrics},
+            "forced": self.forced,
+            "new": {
+                "version": self.new_version,
+                "estimator": self.estimator,
+                "candidate": t.candidate,
+                "metrics": self.new_metrics,
+            },
             "champion": (
                 {"version": self.champion_version, "metrics": self.champion_metrics} if self.champion_version else None
             ),
-            "serving_version": self.new_version if self.decision == "promoted" else self.champion_version,
-            "data_window": {
-                "start": self.data_window_start.isoformat() if self.data_window_start else None,
-                "end": self.data_window_end.isoformat() if self.data_window_end else None,
+            "serving_version": serving,
+            "holdout": {
+                "rows": t.rows_holdout,
+                "first_call": _iso(t.holdout_window[0]),
+                "last_call": _iso(t.holdout_window[1]),
+                "split": "newest 20% of calls by call time; seeded stratified 20% of imported labels",
             },
+            "training_window": {"first_call": _iso(t.train_window[0]), "last_call": _iso(t.train_window[1])},
+            "label_horizon_days": self.label_horizon_days,
             "rows": {
-                "train": self.rows_train,
-                "holdout": self.rows_holdout,
+                "train": t.rows_train,
+                "holdout": t.rows_holdout,
                 "calls": self.rows_calls,
                 "imported_labels": self.rows_imported,
             },
-            "label_horizon_days": self.label_horizon_days,
-            "log_loss_tolerance": LOG_LOSS_TOLERANCE,
+            "selection": t.selection,
+            "tolerance": {"metric": "log_loss", "max_worse_by": self.tolerance},
             "seconds": round(self.seconds, 1),
             "notes": self.notes,
         }
 
     def describe(self) -> str:
+        t, m = self.trained, self.new_metrics
         window = ""
-        if self.data_window_start and self.data_window_end:
-            window = f" ({self.data_window_start:%Y-%m-%d} to {self.data_window_end:%Y-%m-%d})"
-        m = self.new_metrics
+        if t.window_start and t.window_end:
+            window = f" ({t.window_start:%Y-%m-%d} to {t.window_end:%Y-%m-%d})"
+        name = self.new_version or "(dry run, not stored)"
+        sources = [f"{self.rows_calls} calls{window}"] if self.rows_calls else []
+        sources += [f"{self.rows_imported} imported labels"] if self.rows_imported else []
         text = (
-            f"Trained churn model {self.new_version} ({self.estimator}) on {self.rows_calls} calls{window}"
-            + (f" and {self.rows_imported} imported labels" if self.rows_imported else "")
-            + f"; hold-out of {self.rows_holdout}: AUC {_fmt(m.get('roc_auc'))}, log loss {_fmt(m.get('log_loss'))}, "
-            f"Brier {_fmt(m.get('brier'))}, ECE {_fmt(m.get('ece'))}. "
+            f"Trained churn model {name} ({self.estimator}, chosen by validation log loss) on "
+            f"{' and '.join(sources)}, label horizon {self.label_horizon_days} days; "
+            f"hold-out of {t.rows_holdout}: {_metrics_line(m)}. "
         )
-        verb = "Promoted it to champion" if self.decision == "promoted" else f"Kept champion {self.champion_version}"
+        if self.champion_metrics is not None:
+            text += f"Champion {self.champion_version} on the same hold-out: {_metrics_line(self.champion_metrics)}. "
+        if self.decision == "dry_run":
+            verb = "Dry run, nothing written; a real run would have " + (
+                "promoted it" if self.would == "promoted" else "kept the champion"
+            )
+        elif self.decision == "promoted":
+            verb = "Promoted it to champion"
+        else:
+            verb = f"Kept champion {self.champion_version}"
         return text + f"{verb}: {self.reason}" + "".join(f" {note}" for note in self.notes)
+
+
+def _metrics_line(m: dict[str, Any]) -> str:
+    return (
+        f"AUC {_fmt(m.get('roc_auc'))}, log loss {_fmt(m.get('log_loss'))}, Brier {_fmt(m.get('brier'))}, "
+        f"ECE {_fmt(m.get('ece'))}, top-decile lift {_fmt(m.get('top_decile_lift'))}"
+    )
 
 
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 def has_champion(*, settings: Settings) -> bool:
@@ -101,45 +167,78 @@ def has_champion(*, settings: Settings) -> bool:
         return load_serving_model(session=session, settings=settings).model is not None
 
 
-def retrain_churn_model(*, settings: Settings, progress: bool) -> RetrainResult:
-    """Train on every call old enough to know its outcome, compare with the champion, promote or keep."""
+def retrain_churn_model(
+    *,
+    settings: Settings,
+    progress: bool,
+    horizon_days: int | None = None,
+    tolerance: float = LOG_LOSS_TOLERANCE,
+    force: bool = False,
+    dry_run: bool = False,
+) -> RetrainResult:
+    """Train on every call old enough to know its outcome, compare with the champion, promote or keep.
+
+    Holds the retrain lock (``LockBusy`` if another run holds it) except on a dry run, which writes nothing.
+    """
+    horizon = label_horizon_days(horizon_days)
+    if dry_run:
+        return _retrain(settings, progress, horizon, tolerance, force, dry_run=True)
+    with exclusive_lock(settings.database_url, LOCK_NAME):
+        remove_stale_temp_files(settings)
+        return _retrain(settings, progress, horizon, tolerance, force, dry_run=False)
+
+
+def _retrain(
+    settings: Settings, progress: bool, horizon: int, tolerance: float, force: bool, *, dry_run: bool
+) -> RetrainResult:
     started = time.monotonic()
-    data = load_training_rows(settings=settings, progress=progress)
-    _check_enough(data.y)
+    data = load_training_rows(settings=settings, progress=progress, horizon_days=horizon)
+    _check_enough(data.y, horizon)
+    _say(progress, f"Choosing the estimator and fitting it on {len(data.y)} labelled rows ...")
     trained = train_churn_pipeline(data.rows, data.y, data.times)
     with session_scope(settings.database_url) as session:
         serving = load_serving_model(session=session, settings=settings)
         champion_metrics = None
         if serving.model is not None:
             champion = serving.model
+            _say(progress, f"Scoring champion {champion.version} on the same hold-out ...")
             p = predict_churn(champion.pipeline, trained.holdout_rows, champion.numeric, champion.categorical)
             champion_metrics = evaluate_probabilities(trained.holdout_y, p)
-        decision, reason = _decide(trained, champion_metrics)
-        row = save_model_version(
-            session=session,
-            settings=settings,
-            trained=trained,
-            status=CHAMPION if decision == "promoted" else CHALLENGER,
-            label_horizon_days=LABEL_HORIZON_DAYS,
-        )
+        would, reason = decide(trained.metrics, champion_metrics, tolerance=tolerance, force=force)
+        version = None
+        if not dry_run:
+            _say(progress, "Writing the model artifact and its registry row ...")
+            row = save_model_version(
+                session=session,
+                settings=settings,
+                trained=trained,
+                status=CHAMPION if would == "promoted" else CHALLENGER,
+                label_horizon_days=horizon,
+            )
+            version = row.version
     return RetrainResult(
-        new_version=row.version,
+        new_version=version,
         new_metrics=trained.metrics,
         champion_version=serving.model.version if serving.model else None,
         champion_metrics=champion_metrics,
-        decision=decision,
+        decision="dry_run" if dry_run else would,
+        would=would,
         reason=reason,
         estimator=trained.estimator,
-        data_window_start=trained.window_start,
-        data_window_end=trained.window_end,
-        rows_train=trained.rows_train,
-        rows_holdout=trained.rows_holdout,
+        trained=trained,
         rows_calls=data.n_calls,
         rows_imported=data.n_imported,
-        label_horizon_days=LABEL_HORIZON_DAYS,
+        label_horizon_days=horizon,
+        tolerance=tolerance,
+        forced=force,
         seconds=time.monotonic() - started,
         notes=list(serving.notes),
     )
+
+
+def _say(progress: bool, message: str) -> None:
+    if progress:
+        print(message, file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -169,11 +268,23 @@ def load_training_rows(*, settings: Settings, progress: bool, horizon_days: int 
     return TrainingRows(rows, np.asarray(labels, dtype=int), times, len(times) - n_imported, n_imported)
 
 
-def _check_enough(y: np.ndarray) -> None:
+def evaluate_candidates(
+    *, settings: Settings, folds: int = 5, progress: bool = False, horizon_days: int | None = None
+) -> CrossValidation:
+    """Seeded stratified k-fold CV of every candidate estimator (and of the choice) on the current training data."""
+    horizon = label_horizon_days(horizon_days)
+    data = load_training_rows(settings=settings, progress=progress, horizon_days=horizon)
+    _check_enough(data.y, horizon)
+    if np.bincount(data.y, minlength=2).min() < folds:
+        raise TrainingError(f"Cross-validation with {folds} folds needs at least {folds} rows of each outcome.")
+    return cross_validate(data.rows, data.y, data.times, folds=folds, progress=progress)
+
+
+def _check_enough(y: np.ndarray, horizon: int) -> None:
     counts = np.bincount(y, minlength=2) if len(y) else np.zeros(2, dtype=int)
     if len(y) < MIN_LABELLED_ROWS:
         raise TrainingError(
-            f"Only {len(y)} calls have a known outcome ({LABEL_HORIZON_DAYS} days after the call); "
+            f"Only {len(y)} calls have a known outcome ({horizon} days after the call); "
             f"training needs at least {MIN_LABELLED_ROWS}."
         )
     if counts.min() < MIN_PER_CLASS:
@@ -183,16 +294,24 @@ def _check_enough(y: np.ndarray) -> None:
         )
 
 
-def _decide(trained: TrainedModel, champion_metrics: dict[str, Any] | None) -> tuple[str, str]:
-    if champion_metrics is None:
+def decide(
+    new: dict[str, Any], champion: dict[str, Any] | None, *, tolerance: float, force: bool = False
+) -> tuple[str, str]:
+    """("promoted" | "kept", why): promote unless the new hold-out log loss is worse by more than ``tolerance``."""
+    if champion is None:
         return "promoted", "there was no working champion."
-    new, old = trained.metrics["log_loss"], champion_metrics["log_loss"]
-    if new <= old + LOG_LOSS_TOLERANCE:
+    new_loss, old_loss = new["log_loss"], champion["log_loss"]
+    if new_loss <= old_loss + tolerance:
         return "promoted", (
-            f"its hold-out log loss {new:.4f} is within {LOG_LOSS_TOLERANCE} of (or better than) "
-            f"the champion's {old:.4f} on the same rows."
+            f"its hold-out log loss {new_loss:.4f} is within {tolerance} of (or better than) "
+            f"the champion's {old_loss:.4f} on the same rows."
+        )
+    if force:
+        return "promoted", (
+            f"--force given: promoted although its hold-out log loss {new_loss:.4f} is worse than the champion's "
+            f"{old_loss:.4f} by more than {tolerance}."
         )
     return "kept", (
-        f"the new model's hold-out log loss {new:.4f} is worse than the champion's {old:.4f} "
-        f"by more than {LOG_LOSS_TOLERANCE}; the new model is stored as a challenger."
+        f"the new model's hold-out log loss {new_loss:.4f} is worse than the champion's {old_loss:.4f} "
+        f"by more than {tolerance}; the new model is stored as a challenger."
     )

@@ -61,3 +61,42 @@ def has_champion_row(session: Session, *, kind: str = "churn") -> bool:
         select(ModelVersion.id).where(ModelVersion.kind == kind, ModelVersion.status == CHAMPION).limit(1)
     ).first()
     return found is not None
+
+
+def list_versions(session: Session, *, kind: str = "churn") -> Sequence[ModelVersion]:
+    """Every version, newest first, without artifact bytes."""
+    return list(
+        session.execute(
+            select(ModelVersion)
+            .options(defer(ModelVersion.artifact))
+            .where(ModelVersion.kind == kind)
+            .order_by(ModelVersion.created_at.desc(), ModelVersion.id.desc())
+        ).scalars()
+    )
+
+
+def get_version(session: Session, version: str) -> ModelVersion | None:
+    return session.execute(
+        select(ModelVersion).options(defer(ModelVersion.artifact)).where(ModelVersion.version == version)
+    ).scalar_one_or_none()
+
+
+def make_champion(session: Session, row: ModelVersion) -> list[str]:
+    """Retire the current champion(s) and crown ``row``, in the caller's one transaction; returns who retired."""
+    retired = list(
+        session.execute(
+            select(ModelVersion.version).where(
+                ModelVersion.kind == row.kind, ModelVersion.status == CHAMPION, ModelVersion.id != row.id
+            )
+        ).scalars()
+    )
+    session.execute(
+        update(ModelVersion)
+        .where(ModelVersion.kind == row.kind, ModelVersion.status == CHAMPION, ModelVersion.id != row.id)
+        .values(status=RETIRED)
+    )
+    row.status = CHAMPION
+    row.promoted_at = utcnow()
+    session.add(row)
+    session.flush()
+    return retired

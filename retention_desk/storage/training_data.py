@@ -1,5 +1,11 @@
 """Queries that turn stored accounts, calls and their history into churn-model inputs.
 
+The label of a desk call (``churn_label_of``): with horizon N days, the call counts as churned when the
+account was cancelled within N days after the call, or when a bill due within those N days was still
+unpaid N days after the call; it counts as stayed only if the account is still active and has paid every
+bill due in the window. Calls younger than N days (measured from the newest call or status change in the
+database) have no label yet and are left out.
+
 Related rows (services, bills, tickets, offer history) are read in bulk for a chunk of accounts at a time,
 never one query per account, so a training set of tens of thousands of calls costs a few dozen queries.
 """
@@ -74,8 +80,8 @@ def iter_training_examples(
         for chunk in _chunks(calls, CHUNK):
             snapshots, leaving = _load_chunk(session, {row.account_id for row in chunk})
             for call_id, account_id, started_at in chunk:
-                left_at = leaving.get(account_id)
-                label = _churned(left_at, _aware(started_at), horizon)
+                snapshot = snapshots[account_id]
+                label = churn_label_of(leaving.get(account_id), snapshot.bills, _aware(started_at), horizon)
                 if label is not None:
                     yield LabelledExample(snapshots[account_id], _aware(started_at), label, True, call_id)
     as_of = now or utcnow()
@@ -88,13 +94,26 @@ def iter_training_examples(
             yield LabelledExample(snapshots[account_id], as_of, bool(churn_label), False)
 
 
-def _churned(left_at: datetime | None, started_at: datetime, horizon: timedelta) -> bool | None:
-    """Left within the horizon after the call; None (skip) if it had already left before the call."""
-    if left_at is None:
-        return False
-    if left_at < started_at - timedelta(days=1):
+def churn_label_of(
+    left_at: datetime | None, bills: Iterable[BillItem], started_at: datetime, horizon: timedelta
+) -> bool | None:
+    """True (churned), False (still active and paying after the horizon), or None: already gone before the call.
+
+    Churned: cancelled within the horizon after the call, or a bill due from the call's day to the end of the
+    horizon and not paid by then (paid after the horizon's end, or never).
+    """
+    if left_at is not None and left_at < started_at - timedelta(days=1):
         return None
-    return left_at <= started_at + horizon
+    end = started_at + horizon
+    if left_at is not None and left_at <= end:
+        return True
+    first_day, last_day = started_at.date(), end.date()
+    return any(
+        bill.due_on is not None
+        and first_day <= bill.due_on <= last_day
+        and (bill.paid_on is None or bill.paid_on > last_day)
+        for bill in bills
+    )
 
 
 def load_account_snapshot(session: Session, account_id: int) -> AccountSnapshot | None:
