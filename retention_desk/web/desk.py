@@ -6,11 +6,15 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from retention_desk.services.accounts import find_accounts, get_account_view
+from retention_desk.services.accounts import find_accounts
+from retention_desk.services.desk import open_account
 from retention_desk.web.context import app_settings, db_session
 from retention_desk.web.forms import SearchForm
+from retention_desk.web.risk_words import percent, reason_text
 
 bp = Blueprint("desk", __name__)
+bp.add_app_template_global(reason_text)
+bp.add_app_template_global(percent)
 
 MAX_QUERY = 200
 
@@ -47,11 +51,11 @@ def search() -> str:
 @bp.get("/desk/accounts/<int:account_id>")
 @login_required
 def account(account_id: int) -> str:
-    """Everything about one account the agent needs during the call."""
-    view = get_account_view(session=db_session(), account_id=account_id)
-    if view is None:
+    """Everything about one account the agent needs during the call, with its churn risk and reasons."""
+    screen = open_account(session=db_session(), settings=app_settings(), account_id=account_id)
+    if screen is None:
         abort(404)
-    return render_template("desk/account.html", view=view)
+    return render_template("desk/account.html", view=screen.view, screen=screen)
 
 
 def _search(query: str) -> list:
