@@ -25,6 +25,7 @@ __all__ = [
     "OfferItem",
     "ServiceItem",
     "TicketItem",
+    "bill_comparison_periods",
     "build_features",
     "feature_columns",
     "rows_to_frame",
@@ -42,6 +43,7 @@ NUMERIC_FEATURES: tuple[str, ...] = (
     "monthly_charge",
     "bill_change_3m",
     "bill_change_12m",
+    "months_since_bill_rise",
     "bills_unpaid",
     "bills_late_12m",
     "n_services",
@@ -93,7 +95,7 @@ def extra_features(extra: Mapping[str, Any]) -> dict[str, Feature]:
     """Imported extra columns: numbers become float features, anything else a category (``x_<name>``)."""
     out: dict[str, Feature] = {}
     for name, value in sorted(extra.items()):
-        if is_protected(name):
+        if name.startswith("_") or is_protected(name):  # "_protected" and other bookkeeping: never features
             continue
         key = EXTRA_PREFIX + name
         if isinstance(value, int | float):  # bool is an int: True/False become 1.0/0.0
@@ -117,7 +119,7 @@ def _category(value: Any) -> str:
 
 
 def _bill_features(bills: Iterable[BillItem], today: date) -> dict[str, float]:
-    seen = sorted((b for b in bills if b.period_start < today), key=lambda b: b.period_start)
+    seen = _bills_before(bills, today)
     year_ago = today - timedelta(days=365)
     unpaid = sum(1 for b in seen if b.due_on and b.due_on < today and (b.paid_on is None or b.paid_on >= today))
     # Late: due in the last year and paid after the due date, or still unpaid today.
@@ -127,21 +129,58 @@ def _bill_features(bills: Iterable[BillItem], today: date) -> dict[str, float]:
     return {
         "bill_change_3m": _bill_ratio(seen, 3),
         "bill_change_12m": _bill_ratio(seen, 12),
+        "months_since_bill_rise": _months_since_rise(seen, today),
         "bills_unpaid": float(unpaid),
         "bills_late_12m": float(late),
     }
 
 
-def _bill_ratio(seen: Sequence[BillItem], months: int) -> float:
-    """Newest bill over the one about ``months`` earlier (1.0 = unchanged); NaN without a comparison."""
+def _bills_before(bills: Iterable[BillItem], today: date) -> list[BillItem]:
+    return sorted((b for b in bills if b.period_start < today), key=lambda b: b.period_start)
+
+
+def compared_bill(seen: Sequence[BillItem], months: int) -> BillItem | None:
+    """The earlier bill a change "over ``months`` months" compares the newest one with.
+
+    The bill about ``months`` before the newest; with a shorter history, the oldest bill when it is at least
+    two months older (so a customer of eight months still shows the rise they lived through).
+    """
     if len(seen) < 2:
-        return math.nan
-    newest = seen[-1]
-    cutoff = newest.period_start - timedelta(days=round(months * DAYS_PER_MONTH) - 5)
+        return None
+    newest = seen[-1].period_start
+    cutoff = newest - timedelta(days=round(months * DAYS_PER_MONTH) - 5)
     earlier = [b for b in seen if b.period_start <= cutoff]
-    if not earlier or float(earlier[-1].amount) <= 0:
+    if earlier:
+        return earlier[-1]
+    oldest = seen[0]
+    return oldest if (newest - oldest.period_start).days >= 2 * DAYS_PER_MONTH - 5 else None
+
+
+def bill_comparison_periods(snapshot: AccountSnapshot, as_of: datetime) -> dict[str, date]:
+    """The period of the bill each bill-change feature compares with, so a reason can say "since March"."""
+    seen = _bills_before(snapshot.bills, as_of.date())
+    out: dict[str, date] = {}
+    for name, months in (("bill_change_3m", 3), ("bill_change_12m", 12)):
+        bill = compared_bill(seen, months)
+        if bill is not None:
+            out[name] = bill.period_start
+    return out
+
+
+def _bill_ratio(seen: Sequence[BillItem], months: int) -> float:
+    """Newest bill over the compared one (1.0 = unchanged); NaN without a comparison."""
+    earlier = compared_bill(seen, months)
+    if earlier is None or float(earlier.amount) <= 0:
         return math.nan
-    return float(newest.amount) / float(earlier[-1].amount)
+    return float(seen[-1].amount) / float(earlier.amount)
+
+
+def _months_since_rise(seen: Sequence[BillItem], today: date) -> float:
+    """Months since the bill last went up by more than 2% from one month to the next; NaN if never seen."""
+    for earlier, later in zip(reversed(seen[:-1]), reversed(seen[1:]), strict=True):
+        if float(earlier.amount) > 0 and float(later.amount) > 1.02 * float(earlier.amount):
+            return _months_between(later.period_start, today)
+    return math.nan
 
 
 def _service_features(services: Iterable[ServiceItem], today: date) -> dict[str, float]:

@@ -30,8 +30,7 @@ class Bundle:
 @dataclass(frozen=True)
 class PlanBook:
     currency: str
-    rise_month: int
-    rise_day: int
+    rise_months_ago: int
     protected_contracts: tuple[str, ...]
     products: tuple[Product, ...]
     bundles: tuple[Bundle, ...]
@@ -55,13 +54,12 @@ class PlanBook:
             raise ValueError("plans: no bundles")
         _unique("product", [p.code for p in products])
         _unique("bundle", [b.code for b in bundles])
-        month, day = rise.get("month", 3), rise.get("day", 1)
-        if not (isinstance(month, int) and 1 <= month <= 12 and isinstance(day, int) and 1 <= day <= 28):
-            raise ValueError("plans: price_rise needs month 1–12 and day 1–28")
+        months_ago = rise.get("months_ago", 9)
+        if not (isinstance(months_ago, int) and 1 <= months_ago <= 11):
+            raise ValueError("plans: price_rise needs months_ago between 1 and 11")
         return cls(
             currency=str(data.get("currency", "NOK")),
-            rise_month=month,
-            rise_day=day,
+            rise_months_ago=months_ago,
             protected_contracts=tuple(rise.get("protected_contracts", [])),
             products=products,
             bundles=bundles,

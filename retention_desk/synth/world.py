@@ -128,10 +128,10 @@ def draw_accounts(rng: np.random.Generator, n: int, as_of: date, plans: PlanBook
 
 
 def _price_rise_exposure(acc: dict[str, Any], as_of: date, plans: PlanBook) -> None:
-    """The most recent yearly rise before today; new customers and protected contracts did not see it."""
-    rise = date(as_of.year, plans.rise_month, plans.rise_day)
-    if rise >= as_of:
-        rise = date(as_of.year - 1, plans.rise_month, plans.rise_day)
+    """The yearly rise, on the first of the month ``rise_months_ago`` before today; new customers and protected
+    contracts did not see it. Placed relative to today so every world, whatever its date, has the same shape."""
+    months = as_of.year * 12 + as_of.month - 1 - plans.rise_months_ago
+    rise = date(months // 12, months % 12 + 1, 1)
     acc["rise_day"] = rise_day = (rise - as_of).days
     protected = np.isin(acc["contract_type"], plans.protected_contracts) & (acc["contract_end_day"] > rise_day)
     acc["rise_exposed"] = (acc["since_day"] < rise_day - 30) & ~protected

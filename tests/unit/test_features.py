@@ -125,3 +125,26 @@ def test_a_frame_has_exactly_the_requested_columns_with_missing_values_filled():
     assert list(frame.columns) == [*numeric, "x_new", *categorical]
     assert frame.loc[0, "payment_method"] == "missing"
     assert frame.loc[1, "contract_type"] == "missing" and math.isnan(frame.loc[1, "tenure_months"])
+
+
+def test_a_price_rise_shows_as_the_months_since_it_and_in_the_year_long_change():
+    from datetime import UTC, date, datetime
+
+    from retention_desk.ml.features import AccountSnapshot, BillItem, build_features
+
+    bills = [BillItem(date(2026, m, 1), 500.0 if m < 3 else 590.0) for m in range(1, 10)]
+    row = build_features(AccountSnapshot(account_id=1, bills=bills), datetime(2026, 9, 15, tzinfo=UTC))
+    assert 6 < row["months_since_bill_rise"] < 7  # the March bill was the first at the new price
+    assert row["bill_change_12m"] == 590.0 / 500.0  # under a year of bills: compared with the oldest
+    assert row["bill_change_3m"] == 1.0
+
+
+def test_without_a_rise_the_months_since_one_are_unknown():
+    import math
+    from datetime import UTC, date, datetime
+
+    from retention_desk.ml.features import AccountSnapshot, BillItem, build_features
+
+    bills = [BillItem(date(2026, m, 1), 500.0) for m in range(1, 10)]
+    row = build_features(AccountSnapshot(account_id=1, bills=bills), datetime(2026, 9, 15, tzinfo=UTC))
+    assert math.isnan(row["months_since_bill_rise"])
