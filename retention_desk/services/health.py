@@ -22,6 +22,7 @@ class Readiness:
     database: str
     model: str
     model_version: str | None = None
+    model_note: str | None = None  # set when an older model stands in for a refused champion
 
 
 def readiness(*, settings: Settings) -> Readiness:
@@ -41,4 +42,5 @@ def readiness(*, settings: Settings) -> Readiness:
             log.exception("readiness: the model check failed")
             return Readiness(ok=False, database="ok", model=f"model check failed: {type(exc).__name__}")
     model = "ok" if status.ready else status.message
-    return Readiness(ok=status.ready, database="ok", model=model, model_version=status.version)
+    note = status.message if status.fell_back else None
+    return Readiness(ok=status.ready, database="ok", model=model, model_version=status.version, model_note=note)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pickle
 import random
+import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,12 +13,15 @@ import numpy as np
 import pytest
 from sqlmodel import Session
 
+from retention_desk import create_app
 from retention_desk.config import Settings
 from retention_desk.ml import registry
 from retention_desk.ml.registry import artifact_path, load_serving_model, save_model_version, serving_model, sha256_of
 from retention_desk.ml.train import TrainedModel, predict_churn, train_churn_pipeline
+from retention_desk.services.audit import list_events
+from retention_desk.services.model_registry import PromotionError, list_model_versions, promote_model
 from retention_desk.services.scoring import model_status, score_account
-from retention_desk.storage.model_versions import CHAMPION
+from retention_desk.storage.model_versions import CHALLENGER, CHAMPION
 from retention_desk.storage.tables import ModelVersion
 
 
@@ -149,3 +154,96 @@ def test_a_running_process_picks_up_a_newly_promoted_champion(
     monkeypatch.setattr(registry, "CHAMPION_RECHECK_SECONDS", 0.0)
     second = _save(session, settings, seed=2)
     assert serving_model(session=session, settings=settings).model.version == second.version
+
+
+def _champion_of(client) -> str | None:
+    return client.get("/readyz").get_json()["model_version"]
+
+
+def test_two_web_processes_pick_up_a_promoted_champion_without_a_restart(
+    session: Session, settings: Settings, tmp_path: Path
+):
+    first = _save(session, settings, seed=1)
+    second = save_model_version(
+        session=session, settings=settings, trained=_trained(2), status=CHALLENGER, label_horizon_days=90
+    )
+    session.commit()
+    # Two nodes: their own model folders (no files yet, restored from the database) and a short re-check.
+    nodes = [replace(settings, model_dir=tmp_path / f"node-{i}", extra={"model_recheck_seconds": 0.2}) for i in (1, 2)]
+    clients = [create_app(node).test_client() for node in nodes]
+    assert [_champion_of(c) for c in clients] == [first.version, first.version]
+
+    promote_model(settings=settings, version=second.version, actor_name="cli")
+    time.sleep(0.3)
+
+    assert [_champion_of(c) for c in clients] == [second.version, second.version]
+    assert all(artifact_path(node, second.version).exists() for node in nodes)
+
+
+def test_promote_rolls_back_to_a_retired_version_in_one_step_and_audits_it(session: Session, settings: Settings):
+    older = _save(session, settings, seed=1)
+    newer = _save(session, settings, seed=2)
+
+    done = promote_model(settings=settings, version=older.version, actor_name="cli")
+
+    assert done.was == "retired" and done.retired == [newer.version]
+    listed = {v.version: v.status for v in list_model_versions(settings=settings)}
+    assert listed == {older.version: "champion", newer.version: "retired"}
+    event = list_events(session=session, action="model_promoted")[0]
+    assert event.actor_name == "cli" and event.entity_id == older.version
+    assert event.before == {"status": "retired", "champion": [newer.version]}
+
+
+def test_promote_refuses_a_version_from_another_scikit_learn(session: Session, settings: Settings):
+    older = _save(session, settings, seed=1)
+    newer = _save(session, settings, seed=2)
+    older.sklearn_version = "0.24.2"
+    session.add(older)
+    session.commit()
+
+    with pytest.raises(PromotionError, match="0.24.2"):
+        promote_model(settings=settings, version=older.version)
+    assert {v.version: v.status for v in list_model_versions(settings=settings)}[newer.version] == "champion"
+
+
+def test_a_booby_trapped_champion_runs_no_code_and_the_desk_says_why(
+    session: Session, settings: Settings, tmp_path: Path
+):
+    older = _save(session, settings, seed=1)
+    newer = _save(session, settings, seed=2)
+    evil, marker = _booby_bytes(tmp_path)
+    artifact_path(settings, newer.version).write_bytes(evil)
+    newer.artifact = evil
+    session.add(newer)
+    session.commit()
+
+    status = model_status(session=session, settings=settings)
+    listed = {v.version: v for v in list_model_versions(settings=settings)}
+    ready = create_app(settings).test_client().get("/readyz")
+
+    assert not marker.exists()
+    assert status.ready and status.version == older.version
+    assert f"Refused model {newer.version}" in status.message and older.version in status.message
+    assert "sha256" in listed[newer.version].refused and listed[older.version].refused is None
+    assert ready.status_code == 200 and ready.get_json()["model_version"] == older.version
+    assert f"Refused model {newer.version}" in ready.get_json()["model_note"]
+    assert not marker.exists()
+
+
+def test_a_booby_trapped_only_champion_leaves_the_desk_unready_and_readyz_says_why(
+    session: Session, settings: Settings, tmp_path: Path
+):
+    only = _save(session, settings, seed=1)
+    evil, marker = _booby_bytes(tmp_path)
+    artifact_path(settings, only.version).write_bytes(evil)
+    only.artifact = evil
+    session.add(only)
+    session.commit()
+
+    response = create_app(settings).test_client().get("/readyz")
+
+    assert not marker.exists()
+    body = response.get_json()
+    assert response.status_code == 503 and body["status"] == "unavailable"
+    assert f"Refused model {only.version}" in body["model"] and "sha256" in body["model"]
+    assert not model_status(session=session, settings=settings).ready
