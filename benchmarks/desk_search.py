@@ -12,19 +12,15 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
-import psycopg
 from sqlalchemy import insert, text
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from benchmarks.scratch import scratch_database
 from retention_desk.services.accounts import find_accounts
 from retention_desk.storage import migrate
-from retention_desk.storage.db import dispose_engines, get_engine, normalise_url
+from retention_desk.storage.db import get_engine
 from retention_desk.storage.tables import Account
 
 FIRST = ["kari", "ola", "ingrid", "lars", "sofie", "erik", "nora", "jonas", "emma", "henrik", "maja", "aksel"]
@@ -70,27 +66,17 @@ def timed(url: str, query: str, repeat: int) -> tuple[float, float, int]:
 
 def name_plan(url: str) -> str:
     with get_engine(url).connect() as conn:
-        if conn.dialect.name == "postgresql":
-            sql = (
-                "EXPLAIN SELECT id FROM accounts WHERE surname_search COLLATE \"C\" >= 'hansen1' "
-                "AND surname_search COLLATE \"C\" < 'hansen2' AND surname_search COLLATE \"C\" LIKE 'hansen1%' "
-                'ORDER BY surname_search COLLATE "C", id LIMIT 20'
-            )
-        else:
-            sql = (  # the shape find_accounts sends: a range the index can use, then an exact LIKE
-                "EXPLAIN QUERY PLAN SELECT id FROM accounts WHERE surname_search >= 'hansen1' "
-                "AND surname_search < 'hansen2' AND surname_search LIKE 'hansen1%' ORDER BY surname_search, id LIMIT 20"
-            )
+        explain = "EXPLAIN" if conn.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN"
+        sql = (  # the shape find_accounts sends: a range the index can use, then an exact LIKE
+            f"{explain} SELECT id FROM accounts WHERE surname_search >= 'hansen1' "
+            "AND surname_search < 'hansen2' AND surname_search LIKE 'hansen1%' ORDER BY surname_search, id LIMIT 20"
+        )
         return "\n".join("    " + " ".join(str(c) for c in row) for row in conn.execute(text(sql)))
 
 
-def run(url: str, n: int, repeat: int, c_index: bool = False) -> None:
+def run(url: str, n: int, repeat: int) -> None:
     rng = random.Random(5)
     migrate.upgrade(url)
-    if c_index:  # what a PostgreSQL migration would add so the name search's ranges can use an index
-        with get_engine(url).begin() as conn:
-            for column in ("name_search", "surname_search"):
-                conn.execute(text(f'CREATE INDEX ix_bench_{column} ON accounts (({column} COLLATE "C"))'))
     start = time.perf_counter()
     rows = fill(url, n, rng)
     print(f"inserted {n:,} accounts in {time.perf_counter() - start:.1f} s ({get_engine(url).dialect.name})")
@@ -117,25 +103,10 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--url", help="PostgreSQL server URL; a database is created on it and dropped after")
-    parser.add_argument("--c-index", action="store_true", help='PostgreSQL: add COLLATE "C" name indexes')
     args = parser.parse_args()
-    if not args.url:
-        with tempfile.TemporaryDirectory() as folder:
-            run(f"sqlite:///{Path(folder) / 'bench.sqlite3'}", args.accounts, args.repeat)
-            dispose_engines()
-        return
-    server = make_url(normalise_url(args.url))
-    name = f"retention_desk_bench_{uuid.uuid4().hex[:8]}"
-    admin_dsn = server.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        db_url = server.set(database=name).render_as_string(hide_password=False)
-        run(db_url, args.accounts, args.repeat, c_index=args.c_index)
-    finally:
-        dispose_engines()
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    backend, admin = ("postgresql", args.url) if args.url else ("sqlite", None)
+    with scratch_database(backend, admin) as url:
+        run(url, args.accounts, args.repeat)
 
 
 if __name__ == "__main__":

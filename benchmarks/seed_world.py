@@ -13,45 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.scratch import POSTGRES_ENV, postgres_database, sqlite_database  # noqa: E402
 from retention_desk.services.seeding import SeedSummary, seed_demo_world  # noqa: E402
 from retention_desk.storage import migrate  # noqa: E402
-from retention_desk.storage.db import dispose_engines  # noqa: E402
-
-POSTGRES_ENV = "RETENTION_DESK_TEST_POSTGRES_URL"
-
-
-@contextmanager
-def sqlite_database() -> Iterator[str]:
-    with tempfile.TemporaryDirectory() as folder:
-        yield f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-        dispose_engines()
-
-
-@contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    admin = make_url(admin_url)
-    name = f"retention_desk_bench_{uuid.uuid4().hex[:10]}"
-    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
-    finally:
-        dispose_engines()
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def rows(summary: SeedSummary) -> int:

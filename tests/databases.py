@@ -16,7 +16,7 @@ from sqlalchemy import delete
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
-from retention_desk.storage.db import dispose_engines, get_engine
+from retention_desk.storage.db import dispose_engines, get_engine, normalise_url
 
 POSTGRES_ENV = "RETENTION_DESK_TEST_POSTGRES_URL"
 
@@ -26,12 +26,16 @@ def backends() -> list[str]:
 
 
 @contextmanager
-def temporary_database(backend: str, folder: Path) -> Iterator[str]:
-    """Yield the URL of a new, empty database of this backend; drop it afterwards."""
+def temporary_database(backend: str, folder: Path, admin_url: str | None = None) -> Iterator[str]:
+    """Yield the URL of a new, empty database of this backend; drop it afterwards.
+
+    PostgreSQL databases are made on the server of ``admin_url`` (default: the test server's URL).
+    """
     if backend == "sqlite":
         yield f"sqlite:///{folder / f'test-{uuid.uuid4().hex[:8]}.sqlite3'}"
+        dispose_engines()
         return
-    admin = make_url(os.environ[POSTGRES_ENV])
+    admin = make_url(normalise_url(admin_url or os.environ[POSTGRES_ENV]))
     name = f"retention_desk_test_{uuid.uuid4().hex[:12]}"
     admin_dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
