@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import retention_desk
+from retention_desk.config import ConfigError
 
 
 def seed_dir() -> Path:
-    """The seed/ folder next to the source when running from a checkout, else the installed package data."""
-    checkout = Path(retention_desk.__file__).resolve().parent.parent / "seed"
-    if (checkout / "catalog.toml").is_file():
-        return checkout
-    return Path(str(resources.files("retention_desk.seed_data")))
+    """seed/ next to the source when running from a checkout, else the copy installed as retention_desk/seed_data."""
+    package = Path(retention_desk.__file__).resolve().parent
+    for candidate in (package.parent / "seed", package / "seed_data"):
+        if (candidate / "catalog.toml").is_file():
+            return candidate
+    raise ConfigError("The demo data files (seed/catalog.toml) are missing from this installation; reinstall it.")
 
 
 def seed_file(name: str) -> Path:
