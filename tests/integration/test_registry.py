@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import pickle
-import random
 import time
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +21,7 @@ from retention_desk.services.model_registry import PromotionError, list_model_ve
 from retention_desk.services.scoring import model_status, score_account
 from retention_desk.storage.model_versions import CHALLENGER, CHAMPION
 from retention_desk.storage.tables import ModelVersion
+from tests.small_models import contract_driven_rows
 
 
 @pytest.fixture(autouse=True)
@@ -33,15 +32,7 @@ def fresh_serving_cache():
 
 
 def _trained(seed: int = 1) -> TrainedModel:
-    rng = random.Random(seed)
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    rows, labels, times = [], [], []
-    for i in range(300):
-        contract = rng.choice(["month_to_month", "two_year"])
-        rows.append({"contract_type": contract, "monthly_charge": rng.uniform(200, 900), "tickets_90d": 0.0})
-        labels.append(int(rng.random() < (0.6 if contract == "month_to_month" else 0.1)))
-        times.append(start + timedelta(hours=i))
-    return train_churn_pipeline(rows, labels, times)
+    return train_churn_pipeline(*contract_driven_rows(seed))
 
 
 def _save(session: Session, settings: Settings, seed: int = 1) -> ModelVersion:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import random
 import re
-from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -14,6 +12,7 @@ from retention_desk.ml.train import train_churn_pipeline
 from retention_desk.storage.db import get_engine
 from retention_desk.storage.model_versions import CHAMPION
 from retention_desk.storage.tables import Account, ModelVersion
+from tests.small_models import contract_driven_rows
 from tests.web.sign_in_helpers import add_account, add_user, log_in
 
 
@@ -55,15 +54,7 @@ def test_without_a_trained_model_the_page_warns_and_still_shows_the_account(clie
 
 
 def _save_small_model(session, settings, seed: int) -> ModelVersion:
-    rng = random.Random(seed)
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    rows, labels, times = [], [], []
-    for i in range(300):
-        contract = rng.choice(["month_to_month", "two_year"])
-        rows.append({"contract_type": contract, "monthly_charge": rng.uniform(200, 900), "tickets_90d": 0.0})
-        labels.append(int(rng.random() < (0.6 if contract == "month_to_month" else 0.1)))
-        times.append(start + timedelta(hours=i))
-    trained = train_churn_pipeline(rows, labels, times, estimator="logistic")
+    trained = train_churn_pipeline(*contract_driven_rows(seed), estimator="logistic")
     row = save_model_version(
         session=session, settings=settings, trained=trained, status=CHAMPION, label_horizon_days=90
     )
