@@ -17,17 +17,11 @@ from retention_desk.services.importing import ImportFailed, import_accounts
 from retention_desk.services.training import load_training_rows
 from retention_desk.storage.db import get_engine
 from retention_desk.storage.tables import Account, AuditEvent
+from tests.shared_data import IRANIAN, ORANGE_20, ORANGE_80, ORANGE_MAPPING, needs_shared_data
 
 ROOT = Path(__file__).parents[2]
-DATA = Path("/work/shared/data")
-ORANGE = DATA / "orange-telecom-churn"
-ORANGE_80, ORANGE_20 = ORANGE / "churn-bigml-80.csv", ORANGE / "churn-bigml-20.csv"
-IRANIAN = DATA / "iranian-churn" / "customer_churn.csv"
 IBM_SAMPLE = ROOT / "tests" / "data" / "ibm-telco-sample.csv"
 MAPPINGS = ROOT / "seed" / "mappings"
-ORANGE_MAPPING = MAPPINGS / "orange-telecom-churn.toml"
-
-needs_shared_data = pytest.mark.skipif(not ORANGE.is_dir(), reason="the public churn data is not on this machine")
 
 
 def accounts(url: str) -> list[Account]:

@@ -15,6 +15,7 @@ from retention_desk.ml import registry
 from retention_desk.ml.features import build_features
 from retention_desk.ml.train import predict_churn
 from retention_desk.services import training
+from retention_desk.services.importing import import_accounts
 from retention_desk.services.scoring import model_status, score_account
 from retention_desk.services.seeding import seed_demo_world
 from retention_desk.services.training import (
@@ -31,7 +32,7 @@ from retention_desk.storage.tables import Account, ModelVersion
 from retention_desk.storage.training_data import churn_label_of, load_account_snapshots
 from retention_desk.storage.types import utcnow
 from tests.integration.churn_world import insert_call_world
-from tests.integration.orange_data import insert_orange_accounts, orange_files
+from tests.shared_data import ORANGE_20, ORANGE_80, ORANGE_MAPPING, needs_shared_data
 
 
 def test_retraining_the_world_again_promotes_or_keeps_with_a_reason(world_settings: Settings):
@@ -223,12 +224,14 @@ def test_a_call_is_a_save_only_if_the_account_is_active_and_paying_after_the_hor
 
 
 @pytest.mark.slow
+@needs_shared_data
 def test_orange_telecom_accounts_choose_gradient_boosting_with_cv_auc_of_at_least_0_90(
     db_url: str, settings: Settings, backend: str
 ):
-    if backend != "sqlite" or not orange_files()[0].exists():
-        pytest.skip("measured once, on SQLite, where the shared data set is present")
-    insert_orange_accounts(db_url)
+    if backend != "sqlite":
+        pytest.skip("measured once, on SQLite")
+    for path in (ORANGE_80, ORANGE_20):  # imported exactly as an operator would, with the committed mapping
+        import_accounts(url=db_url, path=path, mapping=ORANGE_MAPPING)
     report = evaluate_candidates(settings=settings, folds=5)
     summary = report.summary()
 
