@@ -244,6 +244,8 @@ def test_orange_telecom_accounts_choose_gradient_boosting_with_cv_auc_of_at_leas
 def test_the_demo_world_s_chosen_model_is_calibrated_on_its_hold_out(db_url: str, settings: Settings, backend: str):
     if backend != "sqlite":
         pytest.skip("a 20,000-account world is measured once, on SQLite")
+    # One pinned world date. Across dates the hold-out ECE ranges 0.025-0.059 (docs/churn-model.md): on ~640 rows
+    # it is mostly sampling noise, and the demo world's labelled history is to grow so the bound holds everywhere.
     seed_demo_world(url=db_url, accounts=20_000, seed=7, as_of=date(2026, 11, 26), progress=False)
     result = retrain_churn_model(settings=settings, progress=False)
 
