@@ -50,7 +50,8 @@ def _settings(*, demo: bool = False, need_models: bool = False) -> Settings:
     return settings
 
 
-def _migrated_settings(**kwargs: Any) -> Settings:
+def migrated_settings(**kwargs: Any) -> Settings:
+    """Checked settings with the schema brought up to date: what every command that touches data starts with."""
     from retention_desk.storage import migrate
 
     settings = _settings(**kwargs)
@@ -110,7 +111,7 @@ def seed(n_accounts: int, random_seed: int, as_of: Any, quiet: bool) -> None:
     """Seed (or re-seed) the synthetic subscriber world, the offer catalog and the demo users."""
     from retention_desk.services.seeding import seed_demo_world
 
-    settings = _migrated_settings()
+    settings = migrated_settings()
     summary = seed_demo_world(
         url=settings.database_url,
         accounts=n_accounts,
@@ -144,7 +145,7 @@ def users_add(
     from retention_desk.services.users import UserIn, create_user
     from retention_desk.storage.db import session_scope
 
-    settings = _migrated_settings()
+    settings = migrated_settings()
     with session_scope(settings.database_url) as session:
         user = create_user(
             session=session,
@@ -205,7 +206,7 @@ def retrain(as_json: bool, force: bool, dry_run: bool, horizon_days: int | None,
     """
     from retention_desk.services.training import LockBusy, retrain_churn_model
 
-    settings = _migrated_settings(need_models=True)
+    settings = migrated_settings(need_models=True)
     try:
         result = retrain_churn_model(
             settings=settings,
@@ -256,7 +257,7 @@ def demo(host: str, port: int, n_accounts: int, random_seed: int, no_serve: bool
     from retention_desk.services.training import has_champion, retrain_churn_model
     from retention_desk.storage.db import safe_url
 
-    settings = _migrated_settings(demo=True, need_models=True).with_demo_secret()
+    settings = migrated_settings(demo=True, need_models=True).with_demo_secret()
     click.echo(f"Database: {safe_url(settings.database_url)}")
     if world_is_seeded(url=settings.database_url):
         click.echo("Reusing the existing demo world (run 'retention-desk seed' to start afresh).")

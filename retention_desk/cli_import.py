@@ -37,13 +37,13 @@ def import_accounts_command(
     Any bad row stops the whole import (nothing is stored) unless --skip-bad-rows is given; the bad rows are
     listed by line number. Exit status: 0 imported, 1 bad rows, 2 the file or mapping cannot be used.
     """
-    from retention_desk.cli import _migrated_settings
+    from retention_desk.cli import migrated_settings
     from retention_desk.services.importing import ImportFailed, import_accounts, load_mapping
 
     ctx = click.get_current_context()
     try:
         mapping = load_mapping(mapping_path)
-        settings = _migrated_settings()
+        settings = migrated_settings()
         report = import_accounts(
             url=settings.database_url,
             path=file,

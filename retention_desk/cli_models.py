@@ -15,9 +15,9 @@ def models_group() -> None:
 
 
 def _settings() -> Any:
-    from retention_desk.cli import _migrated_settings
+    from retention_desk.cli import migrated_settings
 
-    return _migrated_settings(need_models=True)
+    return migrated_settings(need_models=True)
 
 
 @models_group.command("list")
