@@ -58,6 +58,16 @@ def _booby_bytes(tmp_path: Path) -> tuple[bytes, Path]:
     return pickle.dumps(Booby(marker)), marker
 
 
+def _trap_both_copies(session: Session, settings: Settings, row: ModelVersion, tmp_path: Path) -> Path:
+    """Replace the file and the shared database copy with a pickle that would create the returned marker."""
+    evil, marker = _booby_bytes(tmp_path)
+    artifact_path(settings, row.version).write_bytes(evil)
+    row.artifact = evil
+    session.add(row)
+    session.commit()
+    return marker
+
+
 def test_a_saved_model_loads_back_and_predicts_the_same(session: Session, settings: Settings):
     trained = _trained()
     row = save_model_version(
@@ -79,11 +89,7 @@ def test_a_tampered_artifact_is_refused_without_being_unpickled_and_the_previous
 ):
     older = _save(session, settings, seed=1)
     newer = _save(session, settings, seed=2)
-    evil, marker = _booby_bytes(tmp_path)
-    artifact_path(settings, newer.version).write_bytes(evil)
-    newer.artifact = evil  # the shared copy is damaged too
-    session.add(newer)
-    session.commit()
+    marker = _trap_both_copies(session, settings, newer, tmp_path)
 
     outcome = load_serving_model(session=session, settings=settings)
 
@@ -202,11 +208,7 @@ def test_a_booby_trapped_champion_runs_no_code_and_the_desk_says_why(
 ):
     older = _save(session, settings, seed=1)
     newer = _save(session, settings, seed=2)
-    evil, marker = _booby_bytes(tmp_path)
-    artifact_path(settings, newer.version).write_bytes(evil)
-    newer.artifact = evil
-    session.add(newer)
-    session.commit()
+    marker = _trap_both_copies(session, settings, newer, tmp_path)
 
     status = model_status(session=session, settings=settings)
     listed = {v.version: v for v in list_model_versions(settings=settings)}
@@ -225,11 +227,7 @@ def test_a_booby_trapped_only_champion_leaves_the_desk_unready_and_readyz_says_w
     session: Session, settings: Settings, tmp_path: Path
 ):
     only = _save(session, settings, seed=1)
-    evil, marker = _booby_bytes(tmp_path)
-    artifact_path(settings, only.version).write_bytes(evil)
-    only.artifact = evil
-    session.add(only)
-    session.commit()
+    marker = _trap_both_copies(session, settings, only, tmp_path)
 
     response = create_app(settings).test_client().get("/readyz")
 
