@@ -19,7 +19,6 @@ from retention_desk.seed_files import seed_file
 from retention_desk.services.audit import record_event
 from retention_desk.storage.tables import CancelReason, Offer
 from retention_desk.storage.types import utcnow
-from retention_desk.synth.products import PlanBook
 from retention_desk.vocabulary import CONTRACT_TYPES, OFFER_KINDS
 
 COST_MODELS = ("monthly", "one_off")
@@ -247,16 +246,6 @@ def load_cancel_reasons(path: Path | None = None) -> list[ReasonSpec]:
             )
         )
     return reasons
-
-
-def load_plans(path: Path | None = None) -> PlanBook:
-    """Products, bundles and the yearly price rise from plans.toml."""
-    try:
-        return PlanBook.from_dict(read_toml(path or seed_file("plans.toml")))
-    except ValueError as exc:
-        if isinstance(exc, CatalogError):
-            raise
-        raise CatalogError(str(exc)) from None
 
 
 # --- database ---------------------------------------------------------------------------------------------

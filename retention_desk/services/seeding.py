@@ -6,6 +6,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from retention_desk.config import ConfigError
@@ -15,7 +16,6 @@ from retention_desk.services.catalog import (
     CatalogError,
     load_cancel_reasons,
     load_offers,
-    load_plans,
     read_toml,
     upsert_cancel_reasons,
     upsert_offers,
@@ -24,6 +24,7 @@ from retention_desk.services.users import UserIn, create_user, get_user_by_usern
 from retention_desk.storage import bulk
 from retention_desk.storage.db import session_scope
 from retention_desk.synth.history import AgentRef
+from retention_desk.synth.products import PlanBook
 from retention_desk.synth.world import generate_world
 
 SYNTHETIC = "synthetic"
@@ -95,6 +96,16 @@ def _desk_users() -> list[_DeskUser]:
             )
         )
     return users
+
+
+def load_plans(path: Path | None = None) -> PlanBook:
+    """The synthetic operator's products, bundles and yearly price rise (plans.toml); only the world uses them."""
+    try:
+        return PlanBook.from_dict(read_toml(path or seed_file("plans.toml")))
+    except ValueError as exc:
+        if isinstance(exc, CatalogError):
+            raise
+        raise CatalogError(str(exc)) from None
 
 
 def demo_logins() -> list[DemoLogin]:

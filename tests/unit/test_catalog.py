@@ -13,9 +13,9 @@ from retention_desk.services.catalog import (
     CatalogError,
     load_cancel_reasons,
     load_offers,
-    load_plans,
     offers_to_toml,
 )
+from retention_desk.services.seeding import load_plans
 
 
 def broken_copy(tmp_path: Path, code: str, **changes: object) -> Path:
