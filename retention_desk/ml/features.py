@@ -10,6 +10,7 @@ now: the model must not rank callers by them. A fairness review may later use th
 
 from __future__ import annotations
 
+import calendar
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
@@ -18,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from retention_desk.storage.snapshots import AccountSnapshot, BillItem, OfferItem, ServiceItem, TicketItem
+from retention_desk.vocabulary import CONTRACT_TERM_MONTHS
 
 __all__ = [
     "AccountSnapshot",
@@ -29,6 +31,7 @@ __all__ = [
     "build_features",
     "feature_columns",
     "rows_to_frame",
+    "running_term_end",
 ]
 
 DAYS_PER_MONTH = 30.4375
@@ -71,7 +74,9 @@ def build_features(snapshot: AccountSnapshot, as_of: datetime) -> dict[str, Feat
     today = as_of.date()
     row: dict[str, Feature] = {
         "tenure_months": _months_between(snapshot.customer_since, today),
-        "months_to_contract_end": _months_between(today, snapshot.contract_end),
+        "months_to_contract_end": _months_between(
+            today, running_term_end(snapshot.contract_type, snapshot.contract_end, today)
+        ),
         "monthly_charge": float(snapshot.monthly_charge),
         "contract_type": _category(snapshot.contract_type),
         "payment_method": _category(snapshot.payment_method),
@@ -103,6 +108,33 @@ def extra_features(extra: Mapping[str, Any]) -> dict[str, Feature]:
         else:
             out[key] = _category(value)
     return out
+
+
+def running_term_end(contract_type: str | None, contract_end: date | None, today: date) -> date | None:
+    """The end of the contract term that was running on ``today``.
+
+    Term contracts renew, and the account row holds only the current term's end: seen from a call months ago,
+    that end lies whole terms later than the end the caller then faced. Stepping back whole terms until the end is
+    within one term of ``today`` keeps a training row's feature what the desk saw at the call; for today it changes
+    nothing. An end already passed, a missing one, or a contract without a known term is returned as stored.
+    """
+    term = CONTRACT_TERM_MONTHS.get(contract_type or "")
+    if contract_end is None or term is None or contract_end <= today:
+        return contract_end
+    months_ahead = (contract_end.year - today.year) * 12 + contract_end.month - today.month
+    terms_back = max(0, (months_ahead - 1) // term)  # a first guess, corrected by at most a step either way
+    while terms_back > 0 and _months_earlier(contract_end, terms_back * term) <= today:
+        terms_back -= 1
+    while _months_earlier(contract_end, (terms_back + 1) * term) > today:
+        terms_back += 1
+    return _months_earlier(contract_end, terms_back * term)
+
+
+def _months_earlier(day: date, months: int) -> date:
+    """The same day of the month ``months`` earlier, or that month's last day when it is shorter (29 Feb)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def _months_between(start: date | None, end: date | None) -> float:

@@ -16,6 +16,7 @@ from retention_desk.ml.features import (
     build_features,
     feature_columns,
     rows_to_frame,
+    running_term_end,
 )
 
 AS_OF = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
@@ -116,6 +117,49 @@ def test_every_fixed_feature_is_present_and_typed():
     assert all(isinstance(row[name], float) for name in NUMERIC_FEATURES)
     assert all(isinstance(row[name], str) for name in CATEGORICAL_FEATURES)
     assert round(row["tenure_months"]) == 24 and round(row["months_to_contract_end"]) == 6
+
+
+def test_serving_sees_the_stored_contract_end_unchanged():
+    # The account row holds the running term's end: scored today, the feature is the plain distance to it.
+    for contract, end in (
+        ("one_year", date(2026, 12, 15)),
+        ("one_year", date(2027, 6, 15)),
+        ("two_year", date(2028, 6, 14)),
+    ):
+        row = build_features(_snapshot(contract_type=contract, contract_end=end), AS_OF)
+        assert row["months_to_contract_end"] == (end - AS_OF.date()).days / 30.4375
+
+
+def test_a_past_call_sees_the_end_of_the_term_running_then_not_of_its_renewal():
+    then = datetime(2025, 9, 15, 12, 0, tzinfo=UTC)  # the one-year term then running ended 2025-12-15
+    row = build_features(_snapshot(contract_type="one_year", contract_end=date(2026, 12, 15)), then)
+    assert row["months_to_contract_end"] == (date(2025, 12, 15) - then.date()).days / 30.4375
+    assert running_term_end("two_year", date(2027, 3, 1), date(2024, 6, 1)) == date(2025, 3, 1)
+
+
+def test_the_running_term_ends_after_the_day_and_at_most_one_term_later():
+    for day in (date(2023, 2, 28), date(2024, 12, 14), date(2025, 12, 15), date(2025, 12, 16), date(2026, 12, 14)):
+        end = running_term_end("one_year", date(2026, 12, 15), day)
+        assert day < end <= date(day.year + 1, day.month, day.day) and end.day == 15 and end.month == 12
+
+
+def test_contract_ends_that_are_not_a_renewing_term_stay_as_stored():
+    day = date(2025, 1, 10)
+    assert running_term_end("month_to_month", date(2026, 12, 15), day) == date(2026, 12, 15)
+    assert running_term_end("One year", date(2026, 12, 15), day) == date(2026, 12, 15)  # unmapped import value
+    assert running_term_end(None, date(2026, 12, 15), day) == date(2026, 12, 15)
+    assert running_term_end("one_year", date(2024, 12, 15), day) == date(2024, 12, 15)  # ended, not renewed
+    assert running_term_end("one_year", None, day) is None
+
+
+def test_an_imported_term_contract_without_an_end_date_has_no_months_to_its_end():
+    row = build_features(_snapshot(contract_type="two_year", contract_end=None), AS_OF)
+    assert math.isnan(row["months_to_contract_end"])
+
+
+def test_stepping_back_a_term_from_a_leap_day_lands_on_the_last_of_february():
+    assert running_term_end("one_year", date(2028, 2, 29), date(2026, 3, 1)) == date(2027, 2, 28)
+    assert running_term_end("one_year", date(9999, 6, 30), date(2026, 7, 1)) == date(2027, 6, 30)  # no long loop
 
 
 def test_a_frame_has_exactly_the_requested_columns_with_missing_values_filled():
