@@ -12,3 +12,15 @@ OFFER_KINDS: tuple[str, ...] = (
     "loyalty_bonus",
 )
 CONTRACT_TYPES: tuple[str, ...] = ("month_to_month", "one_year", "two_year")
+# How long a term contract runs before it renews for another term of the same length; month-to-month has none.
+CONTRACT_TERM_MONTHS: dict[str, int] = {"one_year": 12, "two_year": 24}
+SERVICE_KINDS: tuple[str, ...] = ("tv", "broadband", "mobile", "premium")
+# How a desk call ended. "Saved" dispositions are what the agent saw; the models learn from what happened later.
+DISPOSITIONS: tuple[str, ...] = (
+    "saved_with_offer",
+    "saved_without_offer",
+    "downgraded",
+    "cancelled",
+    "callback",
+    "escalated",
+)

@@ -3,6 +3,7 @@ database, and exported back to the same format so a supervisor's edits can be ke
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
@@ -19,18 +20,33 @@ from retention_desk.seed_files import seed_file
 from retention_desk.services.audit import record_event
 from retention_desk.storage.tables import CancelReason, Offer
 from retention_desk.storage.types import utcnow
-from retention_desk.vocabulary import CONTRACT_TYPES, OFFER_KINDS
+from retention_desk.vocabulary import CONTRACT_TYPES, OFFER_KINDS, SERVICE_KINDS
 
 COST_MODELS = ("monthly", "one_off")
 LIST_RULES = ("plans", "contract_types", "exclude_if_has", "regions", "segments")
 NUMBER_RULES = ("min_tenure_months", "max_tenure_months", "min_monthly_charge", "max_monthly_charge")
+RANGE_RULES = (("min_tenure_months", "max_tenure_months"), ("min_monthly_charge", "max_monthly_charge"))
 REQUIRED_PARAMS = {
     "percent_discount": "percent",
     "bill_credit": "amount",
     "premium_channel": "channel",
     "pause": "months",
 }
+# What each well-known parameter must hold, whatever the kind: (check, how the message words it).
+_PARAM_CHECKS: dict[str, tuple[Any, str]] = {
+    "percent": (lambda v: _is_number(v) and 0 < v <= 100, "must be a number above 0 and at most 100"),
+    "amount": (lambda v: _is_number(v) and v >= 0, "must be a non-negative number"),
+    "months": (lambda v: _is_whole(v) and 1 <= v <= 120, "must be a whole number of months from 1 to 120"),
+    "free_months": (lambda v: _is_whole(v) and 1 <= v <= 120, "must be a whole number of months from 1 to 120"),
+    "binding_months": (lambda v: _is_whole(v) and 1 <= v <= 120, "must be a whole number of months from 1 to 120"),
+    "steps": (lambda v: _is_whole(v) and 1 <= v <= 10, "must be a whole number from 1 to 10"),
+    "channel": (lambda v: isinstance(v, str) and v.strip() != "", "must be a text"),
+    "service": (lambda v: v in SERVICE_KINDS, f"must be one of {', '.join(SERVICE_KINDS)}"),
+    "target_plan": (lambda v: isinstance(v, str) and v.strip() != "", "must be a text"),
+}
+MAX_MONEY = Decimal("9999999999.99")  # what a Numeric(12, 2) column holds
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,39}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 class CatalogError(ValueError):
@@ -83,6 +99,10 @@ def read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except FileNotFoundError:
         raise CatalogError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise CatalogError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise CatalogError(f"{path}: not a UTF-8 text file") from None
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"{path}: not valid TOML ({exc})") from None
 
@@ -116,10 +136,7 @@ def _offer(item: Any, number: int) -> OfferSpec:
     if unknown:
         check.fail(unknown[0], "is not a catalog field")
     kind = check.choice("kind", OFFER_KINDS)
-    params = check.table("params")
-    needed = REQUIRED_PARAMS.get(kind)
-    if needed and needed not in params:
-        check.fail("params", f"needs {needed!r} for a {kind} offer")
+    params = _params(check, kind)
     valid_from, valid_to = check.date("valid_from"), check.date("valid_to")
     if valid_from and valid_to and valid_to < valid_from:
         check.fail("valid_to", "is before valid_from")
@@ -129,19 +146,44 @@ def _offer(item: Any, number: int) -> OfferSpec:
         script=check.text("script", limit=500),
         kind=kind,
         params=params,
-        duration_months=check.integer("duration_months", minimum=1),
+        duration_months=check.integer("duration_months", minimum=1, maximum=120),
         cost_model=check.choice("cost_model", COST_MODELS),
         cost_amount=check.money("cost_amount", required=True),
         valid_from=valid_from,
         valid_to=valid_to,
         authority_tier=check.integer("authority_tier", minimum=1, maximum=3, default=1),
         monthly_budget=check.money("monthly_budget"),
-        max_per_year=check.integer("max_per_year", minimum=1),
-        cooldown_days=check.integer("cooldown_days", minimum=0),
+        max_per_year=check.integer("max_per_year", minimum=1, maximum=365),
+        cooldown_days=check.integer("cooldown_days", minimum=0, maximum=3650),
         prior_acceptance=check.fraction("prior_acceptance", default=0.2),
         rules=_rules(check),
         active=check.boolean("active", default=True),
     )
+
+
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+
+
+def _is_whole(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int)
+
+
+def _params(check: _Checker, kind: str) -> dict[str, Any]:
+    """The kind's details; values stay plain texts, numbers and true/false so they store as JSON on both databases."""
+    params = check.table("params")
+    needed = REQUIRED_PARAMS.get(kind)
+    if needed and needed not in params:
+        check.fail("params", f"needs {needed!r} for a {kind} offer")
+    for key, value in params.items():
+        where = f"params.{key}"
+        known = _PARAM_CHECKS.get(key)
+        if known is not None:
+            if not known[0](value):
+                check.fail(where, known[1])
+        elif not (isinstance(value, str | bool) or _is_number(value)):
+            check.fail(where, "must be a text, a number or true/false")
+    return params
 
 
 def _rules(check: _Checker) -> dict[str, Any]:
@@ -149,18 +191,30 @@ def _rules(check: _Checker) -> dict[str, Any]:
     for key, value in rules.items():
         where = f"rules.{key}"
         if key in LIST_RULES:
-            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-                check.fail(where, "must be a list of texts")
+            if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+                check.fail(where, "must be a list of one or more texts (leave the rule out to allow everyone)")
             if key == "contract_types" and not set(value) <= set(CONTRACT_TYPES):
                 check.fail(where, f"must only name {', '.join(CONTRACT_TYPES)}")
-            if key == "exclude_if_has" and not all(":" in v for v in value):
-                check.fail(where, "items look like 'premium:sport' or 'tv:TV_MAX' (service kind, colon, code)")
+            if key == "exclude_if_has" and not all(_is_holding(v) for v in value):
+                check.fail(
+                    where,
+                    f"items are a service kind ({', '.join(SERVICE_KINDS)}), optionally with a colon and a code, "
+                    "such as 'premium:sport', 'tv:TV_MAX' or 'mobile'",
+                )
         elif key in NUMBER_RULES:
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            if not _is_number(value) or value < 0:
                 check.fail(where, "must be a non-negative number")
         else:
             check.fail(where, f"is not a known rule (known: {', '.join(LIST_RULES + NUMBER_RULES)})")
+    for low, high in RANGE_RULES:
+        if low in rules and high in rules and rules[low] > rules[high]:
+            check.fail(f"rules.{low}", f"is above rules.{high}")
     return rules
+
+
+def _is_holding(item: str) -> bool:
+    kind, _, code = item.partition(":")
+    return kind in SERVICE_KINDS and (":" not in item or code.strip() != "")
 
 
 class _Checker:
@@ -174,8 +228,10 @@ class _Checker:
 
     def text(self, name: str, *, required: bool = False, limit: int = 400) -> str:
         value = self.item.get(name, "")
-        if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit:
+        if not isinstance(value, str) or (required and not value.strip()) or len(value.strip()) > limit:
             self.fail(name, f"must be a text of {'1' if required else '0'}–{limit} characters")
+        if _CONTROL.search(value):
+            self.fail(name, "must not hold control characters (only line breaks and tabs)")
         return value.strip()
 
     def choice(self, name: str, options: tuple[str, ...]) -> str:
@@ -188,8 +244,8 @@ class _Checker:
         value = self.item.get(name)
         if value is None and not required:
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            self.fail(name, "must be a non-negative number")
+        if not _is_number(value) or value < 0 or Decimal(str(value)) > MAX_MONEY:
+            self.fail(name, f"must be a non-negative number of at most {MAX_MONEY}")
         return Decimal(str(value)).quantize(Decimal("0.01"))
 
     def integer(self, name: str, *, minimum: int, maximum: int | None = None, default: int | None = None) -> Any:
@@ -203,7 +259,7 @@ class _Checker:
 
     def fraction(self, name: str, *, default: float) -> float:
         value = self.item.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        if not _is_number(value) or not 0 <= value <= 1:
             self.fail(name, "must be a number from 0 to 1")
         return float(value)
 
@@ -335,3 +391,34 @@ def _exportable(spec: OfferSpec) -> dict[str, Any]:
             value = int(value) if value == value.to_integral_value() else float(value)
         out[key] = value
     return out
+
+
+@dataclass(frozen=True)
+class CatalogLoad:
+    """What loading a catalog file changed: new and changed offers by code, and the stored ones it did not name."""
+
+    created: tuple[str, ...]
+    updated: tuple[str, ...]
+    unchanged: int
+    not_in_file: tuple[str, ...]
+
+    def describe(self) -> str:
+        parts = [f"{len(self.created)} new", f"{len(self.updated)} changed", f"{self.unchanged} unchanged"]
+        text = f"Catalog loaded: {', '.join(parts)} offers."
+        if self.not_in_file:
+            text += f" Left as they are (not in the file): {', '.join(self.not_in_file)}."
+        return text
+
+
+def load_catalog_file(*, session: Session, path: Path, actor_name: str) -> CatalogLoad:
+    """Validate the whole file first, then upsert it (audited); a bad file raises CatalogError and changes nothing."""
+    offers = load_offers(path)
+    before = {spec.code: spec for spec in offers_in_database(session=session)}
+    upsert_offers(session=session, offers=offers, actor_name=actor_name)
+    named = {spec.code for spec in offers}
+    return CatalogLoad(
+        created=tuple(spec.code for spec in offers if spec.code not in before),
+        updated=tuple(spec.code for spec in offers if spec.code in before and before[spec.code] != spec),
+        unchanged=sum(1 for spec in offers if before.get(spec.code) == spec),
+        not_in_file=tuple(code for code in before if code not in named),
+    )

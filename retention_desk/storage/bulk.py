@@ -23,8 +23,19 @@ from retention_desk.storage import tables as _tables  # noqa: F401  (registers t
 from retention_desk.storage.db import get_engine
 from retention_desk.storage.types import UTCDateTime
 
-# Parents first; deletes go in the reverse order.
-WORLD_TABLES = ("accounts", "account_services", "bills", "tickets", "calls", "call_offers", "offer_history")
+# Parents first; deletes go in the reverse order. A new world also starts with no approval requests and fresh
+# monthly budget counters, since the acceptances they counted are gone.
+WORLD_TABLES = (
+    "accounts",
+    "account_services",
+    "bills",
+    "tickets",
+    "calls",
+    "call_offers",
+    "offer_history",
+    "approval_requests",
+    "offer_budget_months",
+)
 CHUNK_ROWS = 20_000
 RowsWritten = Callable[[str, int], None]
 

@@ -207,6 +207,19 @@ class OfferHistory(SQLModel, table=True):
     call_id: int | None = _fk("calls.id", nullable=True, index=False, ondelete="SET NULL")
 
 
+class OfferBudgetMonth(SQLModel, table=True):
+    """What an offer's acceptances committed in one month (UTC), counted against its monthly budget."""
+
+    __tablename__ = "offer_budget_months"
+    __table_args__ = (UniqueConstraint("offer_code", "month", name="uq_offer_budget_months_offer_month"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    offer_code: str = Field(max_length=40)
+    month: date  # the first day of the month
+    spent: Decimal = _money()
+    accepted: int = 0
+
+
 class Call(SQLModel, table=True):
     """One desk interaction, with the exact ranked list the agent saw (``ranked``) and how it was chosen."""
 
@@ -226,6 +239,8 @@ class Call(SQLModel, table=True):
     risk_score: float | None = None
     risk_band: str | None = Field(default=None, max_length=10)
     risk_model_version: str | None = Field(default=None, max_length=60)
+    offer_model_version: str | None = Field(default=None, max_length=60)  # None: the catalog's priors ranked
+    customer_value: float | None = None  # what keeping this caller was worth to the ranking
     reasons: list[Any] = _json(list)
     ranked: list[Any] = _json(list)  # [{offer_code, rank, p_stay, expected_value, propensity}, ...]
     decision_mode: str = Field(default="exploit", max_length=20)  # exploit | explore | holdout | rules_only
@@ -256,6 +271,27 @@ class CallOffer(SQLModel, table=True):
     presented_at: datetime = _utc()
     response: str | None = Field(default=None, max_length=20)  # accepted | declined | None while open
     responded_at: datetime | None = _utc(nullable=True)
+
+
+class ApprovalRequest(SQLModel, table=True):
+    """An agent's request to make an offer above their authority tier, and the decision on it."""
+
+    __tablename__ = "approval_requests"
+    __table_args__ = (
+        Index("ix_approval_requests_status_requested", "status", "requested_at"),
+        Index("ix_approval_requests_account_offer", "account_id", "offer_code"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = _fk("accounts.id", index=False, ondelete="CASCADE")
+    call_id: int | None = _fk("calls.id", nullable=True, ondelete="SET NULL")
+    offer_code: str = Field(max_length=40)
+    requested_by: int = _fk("users.id", index=False)
+    requested_at: datetime = _utc()
+    status: str = Field(default="pending", max_length=20)  # pending | approved | denied | withdrawn
+    decided_by: int | None = _fk("users.id", nullable=True, index=False)
+    decided_at: datetime | None = _utc(nullable=True)
+    note: str = Field(default="", max_length=400)
 
 
 class ModelVersion(SQLModel, table=True):
