@@ -22,6 +22,33 @@ def default_instance_path() -> Path:
 
 
 @dataclass(frozen=True)
+class OfferPolicy:
+    """How the desk chooses among counter-offers; see docs/offers.md for what each knob trades."""
+
+    explore_share: float = 0.07  # calls whose first offer is drawn at random among the permitted ones
+    holdout_share: float = 0.02  # calls that get no offer at all, to measure what offering adds
+    max_offers_per_call: int = 2  # offers presented before the desk moves on to the cancellation
+    margin_share: float = 0.35  # share of the monthly charge that is margin, for a subscriber's value
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.explore_share <= 0.5 and 0 <= self.holdout_share <= 0.5):
+            raise ConfigError("The exploration and hold-out shares must each be between 0 and 0.5.")
+        if not 1 <= self.max_offers_per_call <= 5:
+            raise ConfigError("The number of offers per call must be between 1 and 5.")
+        if not 0 < self.margin_share <= 1:
+            raise ConfigError("The margin share must be above 0 and at most 1.")
+
+    @classmethod
+    def from_env(cls) -> OfferPolicy:
+        return cls(
+            explore_share=_float_env("RETENTION_DESK_EXPLORE_SHARE", cls.explore_share),
+            holdout_share=_float_env("RETENTION_DESK_HOLDOUT_SHARE", cls.holdout_share),
+            max_offers_per_call=_int_env("RETENTION_DESK_MAX_OFFERS_PER_CALL", cls.max_offers_per_call),
+            margin_share=_float_env("RETENTION_DESK_MARGIN_SHARE", cls.margin_share),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the app and the CLI need to know about their surroundings."""
 
@@ -39,6 +66,7 @@ class Settings:
     login_window_seconds: int = 300
     session_cookie_secure: bool = False
     proxy_hops: int = 0  # reverse proxies in front of the app whose X-Forwarded-* headers are trusted
+    offer_policy: OfferPolicy = field(default_factory=OfferPolicy)
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -56,6 +84,7 @@ class Settings:
             default_locale=os.environ.get("RETENTION_DESK_LOCALE", "en"),
             session_cookie_secure=os.environ.get("RETENTION_DESK_SECURE_COOKIES", "0") == "1",
             proxy_hops=_int_env("RETENTION_DESK_PROXY_HOPS", 0),
+            offer_policy=OfferPolicy.from_env(),
         )
 
     def with_demo_secret(self) -> Settings:
@@ -107,6 +136,16 @@ def _int_env(name: str, default: int) -> int:
     if value < 0:
         raise ConfigError(f"{name} must not be negative.")
     return value
+
+
+def _float_env(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number such as 0.05, not {raw!r}.") from None
 
 
 def is_placeholder_secret(value: str) -> bool:

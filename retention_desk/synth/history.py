@@ -51,6 +51,16 @@ def shown_propensity(n_eligible: np.ndarray) -> np.ndarray:
     return np.where(n_eligible > 0, expected / np.maximum(n_eligible, 1), 0.0)
 
 
+def decision_propensities(n_eligible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(P(a given eligible offer came first), P(no offer)) under the historical policy, per call.
+
+    The decision of a call is what came first: with k ~ uniform{0..3} offers, no offer when k = 0, else a uniformly
+    drawn eligible offer. Over a call's eligible offers and "no offer" these sum to 1.
+    """
+    none = np.where(n_eligible > 0, 1.0 / (MAX_SHOWN + 1), 1.0)
+    return np.where(n_eligible > 0, (1.0 - none) / np.maximum(n_eligible, 1), 0.0), none
+
+
 def account_features(
     acc: Columns, tickets: Columns, grid: Columns, idx: np.ndarray, day: np.ndarray
 ) -> dict[str, np.ndarray]:
@@ -162,7 +172,15 @@ def _show_offers(rng: np.random.Generator, acc: dict[str, Any], callers: np.ndar
     keys = np.where(eligible, rng.random(eligible.shape), np.inf)
     order = np.argsort(keys, axis=1)[:, :MAX_SHOWN]
     k = np.minimum(rng.integers(0, MAX_SHOWN + 1, len(callers)), n_eligible)
-    return {"shown": order, "k": k, "propensity": shown_propensity(n_eligible)}
+    first, none = decision_propensities(n_eligible)
+    return {
+        "shown": order,
+        "k": k,
+        "eligible": eligible,
+        "propensity": shown_propensity(n_eligible),
+        "first_propensity": first,
+        "none_propensity": none,
+    }
 
 
 def _answers(

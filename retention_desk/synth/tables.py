@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from retention_desk.offers.eligibility import total_cost
+from retention_desk.services.catalog import OfferSpec
 from retention_desk.synth import names
 from retention_desk.synth.events import SUMMARIES
 from retention_desk.synth.ground_truth import UNSAVABLE_NOTES
@@ -174,13 +176,7 @@ def _calls(acc: Columns, calls: Columns, history: Columns, clock: _Clock, seed: 
     call_ids = np.arange(1, m + 1)
     started = clock.at(calls["day"], calls["second"])
     codes = np.asarray([o["code"] for o in offers], dtype=object)
-    ranked = [
-        [
-            _ranked_item(codes[o], r + 1, calls["propensity"][i])
-            for r, o in enumerate(calls["shown"][i, : calls["k"][i]])
-        ]
-        for i in range(m)
-    ]
+    ranked = [_ranked_list(calls, i, codes) for i in range(m)]
     decided = started + (240 + (calls["second"] % 660)).astype("timedelta64[s]")
     notes = [UNSAVABLE_NOTES.get(r, "") if u else "" for r, u in zip(calls["reason"], calls["unsavable"], strict=True)]
     table = {
@@ -208,21 +204,27 @@ def _calls(acc: Columns, calls: Columns, history: Columns, clock: _Clock, seed: 
     return {"calls": table, "call_offers": call_offers, "offer_history": _offer_history(acc, calls, history, clock)}
 
 
-def _ranked_item(code: str, rank: int, propensity: float) -> dict[str, Any]:
-    """One entry of a call's ``ranked`` list; the historical policy had no model, hence no p_stay or value."""
-    return {
-        "offer_code": code,
-        "rank": rank,
-        "propensity": round(float(propensity), 6),
-        "p_stay": None,
-        "expected_value": None,
-    }
-
-
-def _total_cost(offer: dict[str, Any]) -> float:
-    """What an accepted offer costs the company over its whole duration."""
-    months = offer.get("duration_months") or 1
-    return float(offer["cost_amount"]) * (months if offer["cost_model"] == "monthly" else 1)
+def _ranked_list(calls: Columns, i: int, codes: np.ndarray) -> list[dict[str, Any]]:
+    """A historical call's decision list in the desk's format: what came first (rank 1) with its propensity, then
+    the other offers shown, "no offer", and the eligible offers not shown. The old process had no model, hence
+    no predictions or values."""
+    shown = [int(o) for o in calls["shown"][i, : calls["k"][i]]]
+    unshown = [int(o) for o in np.flatnonzero(calls["eligible"][i]) if int(o) not in shown]
+    first, none = float(calls["first_propensity"][i]), float(calls["none_propensity"][i])
+    order: list[int | None] = [*shown, None, *unshown] if shown else [None, *unshown]
+    return [
+        {
+            "offer_code": None if o is None else codes[o],
+            "rank": rank,
+            "propensity": round(none if o is None else first, 9),
+            "p_stay": None,
+            "p_accept": None,
+            "expected_cost": None,
+            "expected_value": None,
+            "needs_approval": False,
+        }
+        for rank, o in enumerate(order, start=1)
+    ]
 
 
 def _call_offers(calls: Columns, call_ids: np.ndarray, started: np.ndarray, codes: np.ndarray) -> Columns:
@@ -253,7 +255,7 @@ def _offer_history(acc: Columns, calls: Columns, history: Columns, clock: _Clock
     accepted = np.concatenate([history["accepted"], np.ones(len(taken), dtype=bool)])
     call_id = np.concatenate([np.full(len(history["idx"]), None, dtype=object), (taken + 1).astype(object)])
     months = np.array([o.get("duration_months") or 0 for o in offers])[offer_idx]
-    cost = np.array([_total_cost(o) for o in offers])[offer_idx]
+    cost = np.array([float(total_cost(OfferSpec(**o))) for o in offers])[offer_idx]
     order = np.lexsort((second, day))
     return {
         "id": np.arange(1, len(idx) + 1),

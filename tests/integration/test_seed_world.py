@@ -93,16 +93,22 @@ def test_desk_calls_record_honest_propensities_for_the_offers_shown(db_url: str)
         calls = session.execute(select(Call)).scalars().all()
         presented = session.execute(select(CallOffer)).scalars().all()
     assert 0.15 * N < len(calls) < 0.35 * N
-    assert any(call.ranked for call in calls)
-    shown = {}
+    first_presented = {}
+    for offer in sorted(presented, key=lambda o: o.rank):
+        first_presented.setdefault(offer.call_id, offer.offer_code)
     for call in calls:
         assert call.source == "synthetic" and call.decision_mode == "explore" and call.disposition
-        assert len(call.ranked) <= 3
-        for item in call.ranked:
-            assert 0 < item["propensity"] <= 1
-            shown[(call.id, item["offer_code"])] = item["rank"]
+        assert [item["rank"] for item in call.ranked] == list(range(1, len(call.ranked) + 1))
+        assert sum(item["propensity"] for item in call.ranked) == pytest.approx(1.0, abs=1e-6)
+        assert all(0 < item["propensity"] <= 1 for item in call.ranked)
+        assert sum(item["offer_code"] is None for item in call.ranked) == 1
+        # The decision (rank 1) is what the caller heard first: an offer, or no offer at all.
+        assert call.ranked[0]["offer_code"] == first_presented.get(call.id)
     for offer in presented:
-        assert shown[(offer.call_id, offer.offer_code)] == offer.rank
+        call_ranked = {
+            item["offer_code"]: item["rank"] for item in next(c for c in calls if c.id == offer.call_id).ranked
+        }
+        assert call_ranked[offer.offer_code] == offer.rank
         assert offer.response in ("accepted", "declined")
 
 

@@ -1,0 +1,210 @@
+"""The one ranking of counter-offers, called by the desk and by the simulator alike.
+
+Each permitted offer is worth its expected incremental value:
+
+    (P(stay | offer) − P(stay | no offer)) × customer value − P(accept | offer) × the offer's total cost
+
+and "no offer" competes with value 0. Most calls take the best action (``exploit``). A configurable share of calls
+draws the first offer uniformly among the permitted ones (``explore``) so the response model keeps learning about
+offers it would not pick, and a small share gets no offer at all (``holdout``) to measure what offering adds.
+Every item of the shown list carries its propensity: the probability that this policy, on this call, would have
+put it first. Over one decision the propensities sum to 1, which is what unbiased learning and off-policy
+evaluation need.
+
+Offers that need approval are listed after the rest with propensity 0: the policy never starts a call with an
+offer the agent cannot make, but the agent can still ask for one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from retention_desk.config import OfferPolicy
+
+EXPLOIT, EXPLORE, HOLDOUT, RULES_ONLY = "exploit", "explore", "holdout", "rules_only"
+NO_OFFER = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A permitted offer with the response model's predictions for this caller."""
+
+    offer_code: str
+    p_stay: float  # P(the caller stays | this offer is made)
+    p_accept: float  # P(the caller says yes)
+    total_cost: float  # what an acceptance costs the company
+    needs_approval: bool = False
+
+
+@dataclass(frozen=True)
+class RankedItem:
+    offer_code: str | None  # None: no offer
+    rank: int  # 1 = the decision
+    p_stay: float
+    p_accept: float
+    expected_cost: float
+    expected_value: float  # incremental, in money; 0 for no offer
+    propensity: float  # P(this policy puts this item first on this call)
+    needs_approval: bool = False
+
+    def as_log(self) -> dict[str, Any]:
+        """The stored form (``Call.ranked``)."""
+        return {
+            "offer_code": self.offer_code,
+            "rank": self.rank,
+            "p_stay": round(self.p_stay, 6),
+            "p_accept": round(self.p_accept, 6),
+            "expected_cost": round(self.expected_cost, 2),
+            "expected_value": round(self.expected_value, 2),
+            "propensity": round(self.propensity, 9),
+            "needs_approval": self.needs_approval,
+        }
+
+    @classmethod
+    def from_log(cls, item: dict[str, Any]) -> RankedItem:
+        """An item as stored; the historical synthetic calls have no predictions (zeros here)."""
+        return cls(
+            item.get("offer_code"),
+            int(item["rank"]),
+            float(item.get("p_stay") or 0.0),
+            float(item.get("p_accept") or 0.0),
+            float(item.get("expected_cost") or 0.0),
+            float(item.get("expected_value") or 0.0),
+            float(item.get("propensity") or 0.0),
+            bool(item.get("needs_approval")),
+        )
+
+
+@dataclass(frozen=True)
+class Decision:
+    mode: str  # exploit | explore | holdout | rules_only
+    items: tuple[RankedItem, ...]  # the shown list; items[0] is the decision
+    customer_value: float
+    p_stay_none: float
+
+    @classmethod
+    def from_log(cls, mode: str, ranked: Sequence[dict[str, Any]], customer_value: float = 0.0) -> Decision:
+        items = tuple(sorted((RankedItem.from_log(i) for i in ranked), key=lambda i: i.rank))
+        none = next((i for i in items if i.offer_code is None), None)
+        return cls(mode, items, customer_value, none.p_stay if none else 0.0)
+
+    @property
+    def chosen(self) -> str | None:
+        return self.items[0].offer_code
+
+    def to_present(self, limit: int) -> list[str]:
+        """The offers the agent should make, in order, until one is accepted: the decision, then better-than-
+        nothing offers; nothing on a hold-out call or when no offer is the best action."""
+        if self.mode == HOLDOUT or self.chosen is None:
+            return []
+        rest = [
+            i.offer_code
+            for i in self.items[1:]
+            if i.offer_code is not None and not i.needs_approval and i.expected_value > 0
+        ]
+        return [self.chosen, *rest][:limit]
+
+    def propensity_of(self, offer_code: str | None) -> float:
+        for item in self.items:
+            if item.offer_code == offer_code:
+                return item.propensity
+        return 0.0
+
+
+def expected_value(candidate: Candidate, p_stay_none: float, customer_value: float) -> float:
+    """Incremental value of making this offer rather than none."""
+    return (candidate.p_stay - p_stay_none) * customer_value - candidate.p_accept * candidate.total_cost
+
+
+def action_probabilities(
+    values: Sequence[float], policy: OfferPolicy, *, explore: bool = True
+) -> tuple[list[float], float, int | None]:
+    """(P(offer i first) for each presentable offer, P(no offer first), index of the best action or None).
+
+    ``values`` are the presentable offers' expected values. Ties go to no offer, then to the earlier offer.
+    """
+    k = len(values)
+    best = max(range(k), key=lambda i: (values[i], -i), default=None)
+    if best is not None and values[best] <= 0:
+        best = None
+    if k == 0:
+        return [], 1.0, None
+    explore_share = policy.explore_share if explore else 0.0
+    holdout_share = policy.holdout_share if explore else 0.0
+    exploit_share = 1.0 - explore_share - holdout_share
+    probs = [explore_share / k + (exploit_share if i == best else 0.0) for i in range(k)]
+    none = holdout_share + (exploit_share if best is None else 0.0)
+    return probs, none, best
+
+
+def policy_probabilities(
+    *,
+    candidates: Sequence[Candidate],
+    p_stay_none: float,
+    customer_value: float,
+    policy: OfferPolicy,
+    rules_only: bool = False,
+) -> dict[str | None, float]:
+    """P(each action comes first) under this policy: what ``rank_offers`` draws from, for off-policy evaluation."""
+    presentable = [c for c in candidates if not c.needs_approval]
+    values = [expected_value(c, p_stay_none, customer_value) for c in presentable]
+    probs, p_none, _ = action_probabilities(values, policy, explore=not rules_only)
+    out: dict[str | None, float] = {c.offer_code: p for c, p in zip(presentable, probs, strict=True)}
+    out[NO_OFFER] = p_none
+    return out
+
+
+def rank_offers(
+    *,
+    candidates: Sequence[Candidate],
+    p_stay_none: float,
+    customer_value: float,
+    policy: OfferPolicy,
+    draws: tuple[float, float],
+    rules_only: bool = False,
+) -> Decision:
+    """Rank the permitted offers for one call and choose the first action.
+
+    ``draws`` are two uniform numbers in [0, 1): the first picks exploit / explore / hold-out, the second the
+    explored offer. The desk passes fresh random numbers, the simulator seeded ones; the arithmetic is the same.
+    Without a churn model (``rules_only``) the predictions come from the catalog's priors and nothing explores.
+    """
+    presentable = [c for c in candidates if not c.needs_approval]
+    gated = [c for c in candidates if c.needs_approval]
+    values = [expected_value(c, p_stay_none, customer_value) for c in presentable]
+    probs, p_none, best = action_probabilities(values, policy, explore=not rules_only)
+
+    u_mode, u_pick = draws
+    k = len(presentable)
+    if rules_only:
+        mode, chosen = RULES_ONLY, best
+    elif k and u_mode < policy.holdout_share:
+        mode, chosen = HOLDOUT, None
+    elif k and u_mode < policy.holdout_share + policy.explore_share:
+        mode, chosen = EXPLORE, min(int(u_pick * k), k - 1)
+    else:
+        mode, chosen = EXPLOIT, best
+
+    def item(c: Candidate, value: float, propensity: float) -> RankedItem:
+        cost = c.p_accept * c.total_cost
+        return RankedItem(c.offer_code, 0, c.p_stay, c.p_accept, cost, value, propensity, c.needs_approval)
+
+    offers = [item(c, v, p) for c, v, p in zip(presentable, values, probs, strict=True)]
+    none = RankedItem(NO_OFFER, 0, p_stay_none, 0.0, 0.0, 0.0, p_none)
+    first = none if chosen is None else offers[chosen]
+    others = [none, *offers]
+    others.remove(first)
+    others.sort(key=lambda i: -i.expected_value)  # stable: no offer stays ahead of offers of equal value
+    tail = sorted(
+        (item(c, expected_value(c, p_stay_none, customer_value), 0.0) for c in gated), key=lambda i: -i.expected_value
+    )
+    ordered = [first, *others, *tail]
+    items = tuple(
+        RankedItem(
+            i.offer_code, rank, i.p_stay, i.p_accept, i.expected_cost, i.expected_value, i.propensity, i.needs_approval
+        )
+        for rank, i in enumerate(ordered, start=1)
+    )
+    return Decision(mode, items, customer_value, p_stay_none)

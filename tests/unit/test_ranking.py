@@ -1,0 +1,126 @@
+"""The ranking: expected incremental value, "no offer" as an action, and propensities fit for unbiased learning."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from retention_desk.config import OfferPolicy
+from retention_desk.offers.ranking import (
+    EXPLOIT,
+    EXPLORE,
+    HOLDOUT,
+    Candidate,
+    Decision,
+    expected_value,
+    policy_probabilities,
+    rank_offers,
+)
+from retention_desk.offers.value import customer_value, expected_remaining_months
+
+POLICY = OfferPolicy(explore_share=0.08, holdout_share=0.02, max_offers_per_call=2)
+
+probability = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
+candidates = st.lists(
+    st.builds(
+        Candidate,
+        offer_code=st.sampled_from([f"OFFER{i}" for i in range(12)]),
+        p_stay=probability,
+        p_accept=probability,
+        total_cost=st.floats(min_value=0, max_value=5000, allow_nan=False),
+        needs_approval=st.booleans(),
+    ),
+    max_size=10,
+    unique_by=lambda c: c.offer_code,
+)
+policies = st.builds(
+    OfferPolicy,
+    explore_share=st.floats(min_value=0, max_value=0.5),
+    holdout_share=st.floats(min_value=0, max_value=0.5),
+    max_offers_per_call=st.integers(min_value=1, max_value=5),
+)
+draws = st.tuples(st.floats(min_value=0, max_value=1, exclude_max=True), st.floats(0, 1, exclude_max=True))
+
+
+def _rank(cands: list[Candidate], policy: OfferPolicy = POLICY, draw: tuple[float, float] = (0.5, 0.5), **kw):
+    return rank_offers(
+        candidates=cands, p_stay_none=kw.pop("p_none", 0.5), customer_value=5000.0, policy=policy, draws=draw, **kw
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(cands=candidates, p_none=probability, policy=policies, draw=draws, rules_only=st.booleans())
+def test_logged_propensities_are_probabilities_that_sum_to_one_over_each_decision(
+    cands: list[Candidate], p_none: float, policy: OfferPolicy, draw: tuple[float, float], rules_only: bool
+) -> None:
+    decision = _rank(cands, policy, draw, p_none=p_none, rules_only=rules_only)
+    propensities = [item.propensity for item in decision.items]
+    assert all(0.0 <= p <= 1.0 for p in propensities)
+    assert sum(propensities) == pytest.approx(1.0, abs=1e-9)
+    # What was chosen could have been chosen, and the stored list matches the distribution it was drawn from.
+    assert decision.items[0].propensity > 0
+    expected = policy_probabilities(
+        candidates=cands, p_stay_none=p_none, customer_value=5000.0, policy=policy, rules_only=rules_only
+    )
+    assert {i.offer_code: i.propensity for i in decision.items if not i.needs_approval} == pytest.approx(expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cands=candidates, policy=policies, draw=draws)
+def test_only_the_given_candidates_are_ranked_and_none_more_than_once(
+    cands: list[Candidate], policy: OfferPolicy, draw: tuple[float, float]
+) -> None:
+    decision = _rank(cands, policy, draw)
+    codes = [item.offer_code for item in decision.items]
+    assert sorted(c for c in codes if c) == sorted(c.offer_code for c in cands)
+    assert codes.count(None) == 1
+    assert [item.rank for item in decision.items] == list(range(1, len(codes) + 1))
+    gated = {c.offer_code for c in cands if c.needs_approval}
+    assert all(item.propensity == 0 for item in decision.items if item.offer_code in gated)
+    assert decision.chosen not in gated
+    assert len(decision.to_present(policy.max_offers_per_call)) <= policy.max_offers_per_call
+    assert not set(decision.to_present(policy.max_offers_per_call)) & gated
+
+
+def test_the_best_incremental_value_wins_not_the_likeliest_acceptance() -> None:
+    # A big discount everyone takes (including those who would stay anyway) against a cheap, targeted credit.
+    generous = Candidate("DISC30", p_stay=0.62, p_accept=0.9, total_cost=3240)
+    targeted = Candidate("CREDIT300", p_stay=0.60, p_accept=0.3, total_cost=300)
+    decision = _rank([generous, targeted], p_none=0.5, draw=(0.99, 0.0))
+    assert decision.mode == EXPLOIT and decision.chosen == "CREDIT300"
+    assert expected_value(targeted, 0.5, 5000) == pytest.approx(0.1 * 5000 - 0.3 * 300)
+
+
+def test_no_offer_is_chosen_when_every_offer_loses_money() -> None:
+    decision = _rank([Candidate("DISC30", 0.52, 0.9, 3240)], p_none=0.5, draw=(0.99, 0.0))
+    assert decision.chosen is None and decision.to_present(2) == []
+    assert decision.items[0].propensity == pytest.approx(1 - POLICY.explore_share)
+
+
+def test_exploration_and_holdout_follow_the_first_draw() -> None:
+    cands = [Candidate("A", 0.7, 0.3, 100), Candidate("B", 0.55, 0.3, 100), Candidate("C", 0.5, 0.5, 900)]
+    holdout = _rank(cands, draw=(0.01, 0.0))
+    assert holdout.mode == HOLDOUT and holdout.chosen is None and holdout.to_present(2) == []
+    explore = _rank(cands, draw=(0.05, 0.99))
+    assert explore.mode == EXPLORE and explore.chosen == "C"
+    assert explore.items[0].propensity == pytest.approx(POLICY.explore_share / 3)
+    exploit = _rank(cands, draw=(0.5, 0.0))
+    assert exploit.chosen == "A"
+    assert exploit.items[0].propensity == pytest.approx(1 - POLICY.holdout_share - POLICY.explore_share * 2 / 3)
+    assert exploit.to_present(2) == ["A", "B"]  # the follow-up is the next offer worth more than nothing
+
+
+def test_a_decision_survives_its_stored_form() -> None:
+    cands = [Candidate("A", 0.7, 0.3, 100), Candidate("B", 0.55, 0.3, 100, needs_approval=True)]
+    decision = _rank(cands)
+    again = Decision.from_log(decision.mode, [item.as_log() for item in decision.items])
+    assert again.to_present(2) == decision.to_present(2)
+    assert [i.offer_code for i in again.items] == [i.offer_code for i in decision.items]
+
+
+def test_customer_value_grows_with_tenure_and_is_capped() -> None:
+    assert expected_remaining_months(None) == 12
+    assert expected_remaining_months(24) == 24
+    assert expected_remaining_months(600) == 60
+    assert customer_value(600, 24, 0.35) == pytest.approx(600 * 0.35 * 24)
