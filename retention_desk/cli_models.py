@@ -11,7 +11,7 @@ import click
 
 @click.group("models")
 def models_group() -> None:
-    """Inspect, evaluate and promote churn models."""
+    """Inspect, evaluate and promote models (churn and offer-response)."""
 
 
 def _settings() -> Any:
@@ -22,25 +22,32 @@ def _settings() -> Any:
 
 @models_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable list.")
-def models_list(as_json: bool) -> None:
-    """Every model version, newest first: status, estimator, hold-out metrics, and whether serving accepts it."""
+@click.option(
+    "--kind",
+    type=click.Choice(["all", "churn", "offer_response"]),
+    default="all",
+    show_default=True,
+    help="Which models to list.",
+)
+def models_list(as_json: bool, kind: str) -> None:
+    """Every model version, newest first: kind, status, estimator, hold-out metrics, and whether serving accepts it."""
     from retention_desk.services.model_registry import list_model_versions
 
     settings = _settings()
-    versions = list_model_versions(settings=settings)
+    versions = list_model_versions(settings=settings, kind=None if kind == "all" else kind)
     if as_json:
         click.echo(json.dumps([v.as_dict() for v in versions], indent=2, default=str))
         return
     if not versions:
-        click.echo("No churn models yet; run 'retention-desk retrain'.")
+        click.echo("No models yet; run 'retention-desk retrain'.")
         return
     click.echo(
-        f"{'version':<24} {'status':<10} {'created (UTC)':<16} {'estimator':<26} {'AUC':>6} {'ECE':>6} "
+        f"{'version':<24} {'kind':<14} {'status':<10} {'created (UTC)':<16} {'estimator':<26} {'AUC':>6} {'ECE':>6} "
         f"{'rows':>7} sha256"
     )
     for v in versions:
         click.echo(
-            f"{v.version:<24} {v.status:<10} {v.created_at:%Y-%m-%d %H:%M} {v.estimator[:26]:<26} "
+            f"{v.version:<24} {v.kind:<14} {v.status:<10} {v.created_at:%Y-%m-%d %H:%M} {v.estimator[:26]:<26} "
             f"{_num(v.roc_auc):>6} {_num(v.ece):>6} {v.rows:>7} {v.sha256[:12]}"
             + (f"  REFUSED: {v.refused}" if v.refused else "")
         )

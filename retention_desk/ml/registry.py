@@ -34,6 +34,8 @@ from retention_desk.storage.tables import ModelVersion
 from retention_desk.storage.types import utcnow
 
 KIND = "churn"
+OFFER_KIND = "offer_response"
+KINDS = (KIND, OFFER_KIND)
 CHAMPION_RECHECK_SECONDS = 5.0  # settings.extra["model_recheck_seconds"] overrides it (tests)
 TEMP_SUFFIX = ".tmp"
 _KEEP_LOADED = 4
@@ -55,10 +57,20 @@ class LoadedModel:
 
 
 @dataclass(frozen=True)
+class LoadedArtifact:
+    """A verified artifact of a kind other than churn (e.g. the offer-response model): the unpickled object."""
+
+    version: str
+    sha256: str
+    obj: Any
+    metrics: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class LoadOutcome:
     """What serving has: a verified model (or none) and every refusal met on the way to it."""
 
-    model: LoadedModel | None
+    model: Any  # LoadedModel for churn, LoadedArtifact for other kinds, None when nothing verified
     champion_version: str | None
     notes: tuple[str, ...] = field(default=())
 
@@ -67,8 +79,8 @@ class LoadOutcome:
         return self.model is not None and self.model.version != self.champion_version
 
 
-def artifact_path(settings: Settings, version: str) -> Path:
-    return settings.model_dir / f"{KIND}-{version}.joblib"
+def artifact_path(settings: Settings, version: str, kind: str = KIND) -> Path:
+    return settings.model_dir / f"{kind}-{version}.joblib"
 
 
 def sha256_of(data: bytes) -> str:
@@ -94,15 +106,11 @@ def save_model_version(
     new champion retires the old one in the same transaction (the caller's), so a crash at any point leaves
     either the old champion or the new one serving, never a half-written file.
     """
-    settings.model_dir.mkdir(parents=True, exist_ok=True)
     now = utcnow()
     version = new_version(now)
-    buffer = io.BytesIO()
-    joblib.dump(trained.pipeline, buffer, compress=3)
-    data = buffer.getvalue()
+    data = dump_artifact(trained.pipeline)
     digest = sha256_of(data)
     path = artifact_path(settings, version)
-    _write_atomically(path, data)
     metadata = {
         "version": version,
         "kind": KIND,
@@ -124,7 +132,6 @@ def save_model_version(
         "holdout_window": {"first_call": _iso(trained.holdout_window[0]), "last_call": _iso(trained.holdout_window[1])},
         **(extra or {}),
     }
-    _write_atomically(path.with_suffix(".json"), json.dumps(metadata, indent=2, default=str).encode())
     row = ModelVersion(
         version=version,
         kind=KIND,
@@ -150,6 +157,32 @@ def save_model_version(
         label_horizon_days=label_horizon_days,
         artifact=data,
     )
+    return store_version(session=session, settings=settings, row=row, data=data, metadata=metadata)
+
+
+def dump_artifact(obj: Any) -> bytes:
+    """The joblib bytes of an artifact, as stored in the file and the database alike."""
+    buffer = io.BytesIO()
+    joblib.dump(obj, buffer, compress=3)
+    return buffer.getvalue()
+
+
+def store_version(
+    *, session: Session, settings: Settings, row: ModelVersion, data: bytes, metadata: dict[str, Any]
+) -> ModelVersion:
+    """Write any kind's artifact and its metadata file atomically, then add its registry row (bytes included).
+
+    The row, which is what makes a version servable, is added only after the file is complete on disk; a
+    new champion retires the old one of its kind in the same transaction (the caller's), so a crash at any point
+    leaves either the old champion or the new one serving, never a half-written file.
+    """
+    if row.kind not in KINDS:
+        raise ValueError(f"unknown model kind {row.kind!r}")
+    settings.model_dir.mkdir(parents=True, exist_ok=True)
+    path = artifact_path(settings, row.version, row.kind)
+    _write_atomically(path, data)
+    _write_atomically(path.with_suffix(".json"), json.dumps(metadata, indent=2, default=str).encode())
+    row.path = str(path)
     return store.add_version(session, row)
 
 
@@ -175,7 +208,7 @@ def remove_stale_temp_files(settings: Settings) -> list[Path]:
     """Delete temp files a killed writer left in the model folder (call only while holding the retrain lock)."""
     if not settings.model_dir.is_dir():
         return []
-    stale = [p for p in settings.model_dir.glob(f".{KIND}-*{TEMP_SUFFIX}") if p.is_file()]
+    stale = [p for kind in KINDS for p in settings.model_dir.glob(f".{kind}-*{TEMP_SUFFIX}") if p.is_file()]
     for path in stale:
         path.unlink(missing_ok=True)
     return stale
@@ -188,7 +221,7 @@ def refusal(*, session: Session, settings: Settings, row: ModelVersion) -> str |
     """
     if row.sklearn_version != sklearn.__version__:
         return f"trained with scikit-learn {row.sklearn_version}, this process runs {sklearn.__version__}"
-    path = artifact_path(settings, row.version)
+    path = artifact_path(settings, row.version, row.kind)
     if path.exists() and sha256_of(path.read_bytes()) == row.sha256:
         return None
     stored = store.artifact_bytes(session, row.version)
@@ -204,14 +237,30 @@ def promote_version(*, session: Session, settings: Settings, version: str) -> tu
     commits; the old champion is retired in the same transaction.
     """
     row = store.get_version(session, version)
-    if row is None or row.kind != KIND:
-        raise LookupError(f"There is no churn model version {version!r}; 'retention-desk models list' shows them.")
-    load_verified(session=session, settings=settings, row=row)
+    if row is None or row.kind not in KINDS:
+        raise LookupError(f"There is no model version {version!r}; 'retention-desk models list' shows them.")
+    if row.kind == KIND:
+        load_verified(session=session, settings=settings, row=row)
+    else:
+        load_verified_artifact(session=session, settings=settings, row=row)
     return row, store.make_champion(session, row)
 
 
 def load_verified(*, session: Session, settings: Settings, row: ModelVersion) -> LoadedModel:
     """Load one version if its bytes hash to the registry's sha256 and its sklearn version is ours."""
+    pipeline = _load_checked(session=session, settings=settings, row=row)
+    numeric = [f["name"] for f in row.feature_list if f.get("type") == "numeric"]
+    categorical = [f["name"] for f in row.feature_list if f.get("type") == "categorical"]
+    return LoadedModel(row.version, row.sha256, pipeline, numeric, categorical, dict(row.metrics or {}))
+
+
+def load_verified_artifact(*, session: Session, settings: Settings, row: ModelVersion) -> LoadedArtifact:
+    """Any kind's artifact, under the same sha256 and scikit-learn version checks as the churn model."""
+    obj = _load_checked(session=session, settings=settings, row=row)
+    return LoadedArtifact(row.version, row.sha256, obj, dict(row.metrics or {}))
+
+
+def _load_checked(*, session: Session, settings: Settings, row: ModelVersion) -> Any:
     if row.sklearn_version != sklearn.__version__:
         raise ArtifactRefused(
             f"Model {row.version} was trained with scikit-learn {row.sklearn_version} but this process runs "
@@ -219,15 +268,12 @@ def load_verified(*, session: Session, settings: Settings, row: ModelVersion) ->
         )
     data = _verified_bytes(session=session, settings=settings, row=row)
     # Only now, with the hash checked, may the bytes be unpickled.
-    pipeline = joblib.load(io.BytesIO(data))
-    numeric = [f["name"] for f in row.feature_list if f.get("type") == "numeric"]
-    categorical = [f["name"] for f in row.feature_list if f.get("type") == "categorical"]
-    return LoadedModel(row.version, row.sha256, pipeline, numeric, categorical, dict(row.metrics or {}))
+    return joblib.load(io.BytesIO(data))
 
 
 def _verified_bytes(*, session: Session, settings: Settings, row: ModelVersion) -> bytes:
     """The file's bytes if they verify; else the database copy, which then restores the file."""
-    path = artifact_path(settings, row.version)
+    path = artifact_path(settings, row.version, row.kind)
     problem = f"the file {path} is missing"
     if path.exists():
         data = path.read_bytes()
@@ -244,14 +290,15 @@ def _verified_bytes(*, session: Session, settings: Settings, row: ModelVersion) 
     return stored
 
 
-def load_serving_model(*, session: Session, settings: Settings) -> LoadOutcome:
+def load_serving_model(*, session: Session, settings: Settings, kind: str = KIND) -> LoadOutcome:
     """The champion if it verifies, else the newest earlier champion that does; notes say what was refused."""
     notes: list[str] = []
-    candidates = store.serving_candidates(session, kind=KIND)
+    candidates = store.serving_candidates(session, kind=kind)
     champion = next((row.version for row in candidates if row.status == store.CHAMPION), None)
+    load = load_verified if kind == KIND else load_verified_artifact
     for row in candidates:
         try:
-            model = load_verified(session=session, settings=settings, row=row)
+            model = load(session=session, settings=settings, row=row)
         except ArtifactRefused as exc:
             notes.append(str(exc))
             continue
@@ -269,18 +316,18 @@ class _ServingCache:
         self.models: OrderedDict[tuple[str, str, str], LoadOutcome] = OrderedDict()
         self.checked: dict[str, tuple[float, LoadOutcome]] = {}
 
-    def get(self, *, session: Session, settings: Settings) -> LoadOutcome:
-        key = f"{settings.database_url}|{settings.model_dir}"
+    def get(self, *, session: Session, settings: Settings, kind: str = KIND) -> LoadOutcome:
+        key = f"{kind}|{settings.database_url}|{settings.model_dir}"
         with self.lock:
             seen = self.checked.get(key)
             recheck = float(settings.extra.get("model_recheck_seconds", CHAMPION_RECHECK_SECONDS))
             if seen and time.monotonic() - seen[0] < recheck:
                 return seen[1]
-            row = store.champion_row(session, kind=KIND)
+            row = store.champion_row(session, kind=kind)
             ident = (key, row.version, row.sha256) if row else None
             outcome = self.models.get(ident) if ident else None
             if outcome is None:
-                outcome = load_serving_model(session=session, settings=settings)
+                outcome = load_serving_model(session=session, settings=settings, kind=kind)
                 if ident and outcome.model is not None:
                     self.models[ident] = outcome
                     while len(self.models) > _KEEP_LOADED:
@@ -297,9 +344,10 @@ class _ServingCache:
 _cache = _ServingCache()
 
 
-def serving_model(*, session: Session, settings: Settings) -> LoadOutcome:
-    """The model this process serves, reloaded only when the champion row changes (checked every few seconds)."""
-    return _cache.get(session=session, settings=settings)
+def serving_model(*, session: Session, settings: Settings, kind: str = KIND) -> LoadOutcome:
+    """The model of ``kind`` this process serves, reloaded only when its champion row changes (checked every few
+    seconds)."""
+    return _cache.get(session=session, settings=settings, kind=kind)
 
 
 def clear_serving_cache() -> None:

@@ -34,6 +34,7 @@ class VersionInfo:
     sha256: str
     sklearn_version: str
     refused: str | None  # why serving would refuse it, or None
+    kind: str = "churn"  # churn | offer_response
 
     def as_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)
@@ -42,11 +43,12 @@ class VersionInfo:
         return out
 
 
-def list_model_versions(*, settings: Settings) -> list[VersionInfo]:
-    """Every churn model version, newest first, each checked (hash and sklearn version, never unpickled)."""
+def list_model_versions(*, settings: Settings, kind: str | None = None) -> list[VersionInfo]:
+    """Every model version of ``kind`` (None: all kinds), newest first, each checked (hash and sklearn version,
+    never unpickled)."""
     with session_scope(settings.database_url) as session:
         out = []
-        for row in list_versions(session):
+        for row in list_versions(session, kind=kind):
             metrics = row.metrics or {}
             out.append(
                 VersionInfo(
@@ -65,6 +67,7 @@ def list_model_versions(*, settings: Settings) -> list[VersionInfo]:
                     sha256=row.sha256,
                     sklearn_version=row.sklearn_version,
                     refused=refusal(session=session, settings=settings, row=row),
+                    kind=row.kind,
                 )
             )
         return out

@@ -19,12 +19,21 @@ from retention_desk.ml.features import Feature, build_features
 from retention_desk.ml.registry import load_serving_model, remove_stale_temp_files, save_model_version
 from retention_desk.ml.selection import CrossValidation, cross_validate
 from retention_desk.ml.train import TrainedModel, predict_churn, train_churn_pipeline
+from retention_desk.services.offer_training import OfferRetrainResult, retrain_offer_model
 from retention_desk.storage.db import session_scope
 from retention_desk.storage.locks import LockBusy, exclusive_lock
 from retention_desk.storage.model_versions import CHALLENGER, CHAMPION
 from retention_desk.storage.training_data import iter_training_examples, plan_training_set
 
-__all__ = ["LockBusy", "RetrainResult", "TrainingError", "evaluate_candidates", "retrain_churn_model"]
+__all__ = [
+    "LockBusy",
+    "OfferRetrainResult",
+    "RetrainResult",
+    "TrainingError",
+    "evaluate_candidates",
+    "retrain_churn_model",
+    "retrain_offer_model",
+]
 
 LABEL_HORIZON_DAYS = 90
 HORIZON_ENV = "RETENTION_DESK_LABEL_HORIZON_DAYS"

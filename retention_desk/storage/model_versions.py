@@ -63,16 +63,12 @@ def has_champion_row(session: Session, *, kind: str = "churn") -> bool:
     return found is not None
 
 
-def list_versions(session: Session, *, kind: str = "churn") -> Sequence[ModelVersion]:
-    """Every version, newest first, without artifact bytes."""
-    return list(
-        session.execute(
-            select(ModelVersion)
-            .options(defer(ModelVersion.artifact))
-            .where(ModelVersion.kind == kind)
-            .order_by(ModelVersion.created_at.desc(), ModelVersion.id.desc())
-        ).scalars()
-    )
+def list_versions(session: Session, *, kind: str | None = "churn") -> Sequence[ModelVersion]:
+    """Every version of ``kind`` (None: of every kind), newest first, without artifact bytes."""
+    query = select(ModelVersion).options(defer(ModelVersion.artifact))
+    if kind is not None:
+        query = query.where(ModelVersion.kind == kind)
+    return list(session.execute(query.order_by(ModelVersion.created_at.desc(), ModelVersion.id.desc())).scalars())
 
 
 def get_version(session: Session, version: str) -> ModelVersion | None:

@@ -1,0 +1,141 @@
+"""How good are the offer model's choices? Fit estimator variants on a seeded world's logged history and score the
+offer each one puts first by its true expected value under the synthetic world's ground truth, against the
+oracle's best choice for the same callers.
+
+The off-policy hold-out estimate the nightly job uses rests on a few dozen matching decisions; this measures the
+same policies on thousands of callers, which only a synthetic world allows.
+
+    RETENTION_DESK_DATABASE_URL=sqlite:////tmp/w.sqlite3 RETENTION_DESK_MODEL_DIR=/tmp/w-models \\
+        python benchmarks/offer_model_truth.py [--callers 2400]
+
+needs a world (``retention-desk seed --accounts 20000``) and a churn model (``retention-desk retrain``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime, time, timedelta
+
+import numpy as np
+
+from retention_desk.config import Settings
+from retention_desk.ml.features import build_features
+from retention_desk.ml.offer_model import FitOptions, OfferResponseModel, fit_offer_model, prior_offer_model
+from retention_desk.offers.eligibility import check_offers, facts_from_snapshot, total_cost
+from retention_desk.offers.ranking import rank_offers
+from retention_desk.services.calls import candidates_for, value_of
+from retention_desk.services.catalog import offers_in_database
+from retention_desk.services.scoring import score_accounts
+from retention_desk.services.seeding import load_plans
+from retention_desk.services.simulation import seeded_world
+from retention_desk.storage.db import session_scope
+from retention_desk.storage.offer_training_data import load_offer_data
+from retention_desk.storage.training_data import load_account_snapshots, plan_training_set
+from retention_desk.synth.simulation import SimulatedWorld
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--callers", type=int, default=2400, help="simulated callers to score (over 3 days)")
+    args = parser.parse_args()
+    settings = Settings.from_env()
+    with session_scope(settings.database_url) as session:
+        info = seeded_world(session)
+        catalog = [o for o in offers_in_database(session=session) if o.active]
+        data = load_offer_data(session, plan_training_set(session, label_horizon_days=90))
+    world = SimulatedWorld.regenerate(
+        n_accounts=info["accounts"],
+        seed=info["seed"],
+        as_of=info["as_of"],
+        plans=load_plans(),
+        offers=[o.as_dict() for o in catalog],
+    )
+    contexts = _callers(settings, world, info["as_of"], catalog, args.callers)
+    costs = {o.code: float(total_cost(o)) for o in catalog}
+    oracle = sum(
+        max([0.0] + [world.true_value(c, i, o.code, v, costs[o.code]) for o, _ in p])
+        for c, i, _, _, _, p, v in contexts
+    )
+
+    kinds = {o.code: o.kind for o in catalog}
+    decisions = data.decisions
+    presentations = [(p.features, p.reason, p.offer_code, p.accepted, p.follow_up) for p in data.presentations]
+
+    def fit(**options: object) -> OfferResponseModel:
+        return fit_offer_model(
+            rows=[d.features for d in decisions],
+            reasons=[d.reason for d in decisions],
+            actions=[d.action for d in decisions],
+            propensities=[d.propensity for d in decisions],
+            stayed=[d.stayed for d in decisions],
+            kinds=kinds,
+            presentations=presentations,
+            options=FitOptions(**options),
+        )
+
+    print(f"{len(decisions):,} labelled decisions, {len(presentations):,} presentations; {len(contexts):,} callers")
+    print(f"oracle's first offer: {oracle / len(contexts):,.0f} per caller (true expected incremental value)")
+    variants = {
+        "catalog priors": prior_offer_model(),
+        "direct: P(stay) regression, weighted": fit(estimator="direct"),
+        "direct, unweighted": fit(estimator="direct", weighted=False),
+        "conversion (chosen)": fit(),
+        "conversion, unweighted": fit(weighted=False),
+    }
+    for name, model in variants.items():
+        got = _first_offer_value(model, contexts, world, costs, settings)
+        print(f"  {name:<40} {got / len(contexts):>7,.0f} per caller = {got / oracle:6.1%} of the oracle's")
+
+
+def _callers(settings, world, as_of, catalog, n):  # noqa: ANN001, ANN202
+    rng = np.random.default_rng(5)
+    contexts = []
+    for day in (2, 5, 9):
+        callers = world.draw_callers(rng, day=day, active_ids=np.arange(1, len(world.acc["id"]) + 1), n_calls=n // 3)
+        now = datetime.combine(as_of + timedelta(days=day), time(10), tzinfo=UTC)
+        ids = [int(a) for a in callers.account_ids]
+        with session_scope(settings.database_url) as session:
+            snapshots = load_account_snapshots(session, ids)
+            risks = score_accounts(session=session, settings=settings, account_ids=ids, as_of=now)
+        for i, account_id in enumerate(ids):
+            snapshot = snapshots[account_id]
+            row = build_features(snapshot, now)
+            verdicts = check_offers(
+                catalog, facts_from_snapshot(snapshot, now.date()), today=now.date(), agent_tier=1, budget_left={}
+            )
+            permitted = [
+                (o, False) for o, v in zip(catalog, verdicts, strict=True) if v.permitted and not v.needs_approval
+            ]
+            risk = risks[account_id].probability if account_id in risks else None
+            contexts.append((callers, i, row, callers.reasons[i], risk, permitted, value_of(snapshot, row, settings)))
+    return contexts
+
+
+def _first_offer_value(model, contexts, world, costs, settings) -> float:  # noqa: ANN001
+    predictions = model.predict(
+        [c[2] for c in contexts], [c[3] for c in contexts], _offers(contexts), [c[4] for c in contexts]
+    )
+    total = 0.0
+    for (callers, i, _row, _reason, _risk, permitted, value), prediction in zip(contexts, predictions, strict=True):
+        decision = rank_offers(
+            candidates=candidates_for(permitted, prediction),
+            p_stay_none=prediction.p_stay_none,
+            customer_value=value,
+            policy=settings.offer_policy,
+            draws=(0.99, 0.0),  # the exploit branch: the policy's own choice
+        )
+        if decision.chosen is not None:
+            total += world.true_value(callers, i, decision.chosen, value, costs[decision.chosen])
+    return total
+
+
+def _offers(contexts):  # noqa: ANN001, ANN202
+    seen = {}
+    for context in contexts:
+        for offer, _ in context[5]:
+            seen[offer.code] = offer
+    return list(seen.values())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,335 @@
+"""The nightly offer-model retrain: learn P(stay | action) and P(accept) from logged decisions, judge the new model
+against the serving one (or the catalog priors) by the value its greedy ranking would have realised on the newest
+decisions, promote only if not worse, and keep the priors while there is too little data.
+
+Callable in-process (the simulator runs it once per simulated day with its own clock): everything comes in as
+arguments, nothing is read from the environment.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import sklearn
+
+from retention_desk.config import Settings
+from retention_desk.ml.fitting import predict_churn
+from retention_desk.ml.offer_evaluation import baseline_values, greedy_value, stay_log_loss
+from retention_desk.ml.offer_model import MIN_DECISIONS, OfferResponseModel, fit_offer_model, prior_offer_model
+from retention_desk.ml.registry import (
+    OFFER_KIND,
+    dump_artifact,
+    load_serving_model,
+    new_version,
+    remove_stale_temp_files,
+    sha256_of,
+    store_version,
+)
+from retention_desk.services.catalog import offers_in_database
+from retention_desk.storage.db import session_scope
+from retention_desk.storage.locks import exclusive_lock
+from retention_desk.storage.model_versions import CHALLENGER, CHAMPION
+from retention_desk.storage.offer_training_data import OfferData, OfferExample, load_offer_data
+from retention_desk.storage.tables import ModelVersion
+from retention_desk.storage.training_data import plan_training_set
+from retention_desk.storage.types import utcnow
+
+__all__ = ["HOLDOUT_SHARE", "OfferRetrainResult", "VALUE_TOLERANCE", "retrain_offer_model"]
+
+HOLDOUT_SHARE = 0.2
+# Promote unless the new model's hold-out SNIPS value per call is below the champion's by more than this share of
+# the champion's (the estimate's own 95% interval is usually wider: this guards against clear losses only) ...
+VALUE_TOLERANCE = 0.02
+# ... or its log loss of P(stay | logged action) is worse by more than this (absolute).
+STAY_LOG_LOSS_TOLERANCE = 0.01
+LOCK_NAME = "retrain"
+PRIORS = "catalog priors"
+
+
+@dataclass
+class OfferRetrainResult:
+    decision: str  # promoted | kept | dry_run | kept_priors (too little data)
+    would: str
+    reason: str
+    new_version: str | None = None
+    new_metrics: dict[str, Any] | None = None
+    champion_version: str | None = None  # None: the catalog priors were the champion
+    champion_metrics: dict[str, Any] | None = None
+    baselines: dict[str, Any] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    forced: bool = False
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """The ``offer_model`` section of ``retrain --json``."""
+        return {
+            "decision": self.decision,
+            "would": self.would,
+            "reason": self.reason,
+            "forced": self.forced,
+            "new": {"version": self.new_version, "metrics": self.new_metrics} if self.new_metrics else None,
+            "champion": {"version": self.champion_version or PRIORS, "metrics": self.champion_metrics},
+            "baselines": self.baselines,
+            "rows": self.rows,
+            "skipped": self.skipped,
+            "tolerance": {
+                "metric": "snips value per call, then stay log loss",
+                "max_worse_share": VALUE_TOLERANCE,
+                "max_log_loss_worse_by": STAY_LOG_LOSS_TOLERANCE,
+            },
+            "seconds": round(self.seconds, 1),
+            "notes": self.notes,
+        }
+
+    def describe(self) -> str:
+        """One line for the nightly log."""
+        if self.new_metrics is None:
+            return f"Offer model: {self.reason}"
+        name = self.new_version or "(dry run, not stored)"
+        champion = self.champion_version or PRIORS
+        old = self.champion_metrics or {}
+        verb = {"promoted": "promoted", "kept": f"kept {champion}", "dry_run": f"dry run, would have {self.would}"}
+        return (
+            f"Offer model {name} on {self.rows.get('train', 0)} decisions: hold-out greedy value "
+            f"{_money(self.new_metrics.get('snips'))} per call vs {champion} {_money(old.get('snips'))}; "
+            f"{verb.get(self.decision, self.decision)}: {self.reason}"
+        )
+
+
+def _money(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f}"
+
+
+def retrain_offer_model(
+    *,
+    settings: Settings,
+    now: datetime | None = None,
+    progress: bool = False,
+    horizon_days: int = 90,
+    force: bool = False,
+    dry_run: bool = False,
+    min_decisions: int = MIN_DECISIONS,
+    lock: bool = True,
+) -> OfferRetrainResult:
+    """Train the offer-response model on decisions at least ``horizon_days`` old (as of ``now``), compare, store.
+
+    Holds the retrain lock unless ``dry_run`` or ``lock=False`` (a caller that already holds it).
+    """
+    if dry_run or not lock:
+        return _retrain(settings, now, progress, horizon_days, force, dry_run, min_decisions)
+    with exclusive_lock(settings.database_url, LOCK_NAME):
+        remove_stale_temp_files(settings)
+        return _retrain(settings, now, progress, horizon_days, force, dry_run, min_decisions)
+
+
+def _retrain(
+    settings: Settings,
+    now: datetime | None,
+    progress: bool,
+    horizon: int,
+    force: bool,
+    dry_run: bool,
+    min_decisions: int,
+) -> OfferRetrainResult:
+    started = time.monotonic()
+    margin = settings.offer_policy.margin_share
+    with session_scope(settings.database_url) as session:
+        plan = plan_training_set(session, label_horizon_days=horizon)
+        if now is not None and (plan.cutoff is None or plan.cutoff > now - timedelta(days=horizon)):
+            plan = replace(plan, cutoff=now - timedelta(days=horizon))
+        _say(progress, "Reading logged offer decisions ...")
+        data = load_offer_data(session, plan)
+        offers = {o.code: o for o in offers_in_database(session=session)}
+        churn = load_serving_model(session=session, settings=settings)
+        champion = load_serving_model(session=session, settings=settings, kind=OFFER_KIND)
+    skipped = {
+        "no_decision": data.skipped_no_decision,
+        "unlabelled": data.skipped_unlabelled,
+        "too_recent": data.too_recent,
+    }
+    decisions = data.decisions
+    if len(decisions) < min_decisions:
+        reason = (
+            f"only {len(decisions)} logged decisions have a known outcome ({horizon} days after the call); "
+            f"the offer model needs {min_decisions}, so the desk keeps ranking on the catalog's priors."
+        )
+        return OfferRetrainResult(
+            "kept_priors",
+            "kept_priors",
+            reason,
+            rows={"decisions": len(decisions)},
+            skipped=skipped,
+            seconds=time.monotonic() - started,
+        )
+    n_hold = max(1, int(round(len(decisions) * HOLDOUT_SHARE)))
+    train, hold = decisions[:-n_hold], decisions[-n_hold:]
+    kinds = {code: o.kind for code, o in offers.items()}
+    presentations = _presentations_before(data, hold[0].as_of)
+    _say(progress, f"Fitting the offer model on {len(train)} decisions and {len(presentations)} presentations ...")
+    model = fit_offer_model(
+        rows=[e.features for e in train],
+        reasons=[e.reason for e in train],
+        actions=[e.action for e in train],
+        propensities=[e.propensity for e in train],
+        stayed=[e.stayed for e in train],
+        kinds=kinds,
+        presentations=presentations,
+    )
+    risks = _risks(churn.model, hold)
+    new_metrics = _metrics(model, hold, offers, margin, risks)
+    old_model = champion.model.obj if champion.model is not None else None
+    if not isinstance(old_model, OfferResponseModel):
+        old_model = prior_offer_model()
+    champion_metrics = _metrics(old_model, hold, offers, margin, risks)
+    baselines = {name: v.as_dict() for name, v in baseline_values(hold, offers, margin).items()}
+    if champion.model is not None:
+        baselines["catalog_priors"] = _metrics(prior_offer_model(), hold, offers, margin, risks)
+    would, reason = decide_offer_model(new_metrics, champion_metrics, force=force, champion_is_prior=old_model.is_prior)
+    version = None
+    if not dry_run:
+        # Judged on the hold-out, then refitted on every decision and every answer: the newest answers (known at
+        # once, unlike stays) are what the acceptance part most needs, and the hold-out has done its job.
+        _say(progress, "Refitting on all decisions and answers ...")
+        served = fit_offer_model(
+            rows=[e.features for e in decisions],
+            reasons=[e.reason for e in decisions],
+            actions=[e.action for e in decisions],
+            propensities=[e.propensity for e in decisions],
+            stayed=[e.stayed for e in decisions],
+            kinds=kinds,
+            presentations=[(p.features, p.reason, p.offer_code, p.accepted, p.follow_up) for p in data.presentations],
+        )
+        served.info["evaluated_on"] = f"{len(train)} decisions, hold-out {len(hold)}; refitted on all"
+        _say(progress, "Writing the offer model artifact and its registry row ...")
+        version = _save(
+            settings, served, new_metrics, train, hold, horizon, CHAMPION if would == "promoted" else CHALLENGER
+        )
+    return OfferRetrainResult(
+        decision="dry_run" if dry_run else would,
+        would=would,
+        reason=reason,
+        new_version=version,
+        new_metrics=new_metrics,
+        champion_version=champion.model.version if champion.model is not None else None,
+        champion_metrics=champion_metrics,
+        baselines=baselines,
+        rows={
+            "decisions": len(decisions),
+            "train": len(train),
+            "holdout": len(hold),
+            "presentations": len(presentations),
+        },
+        skipped=skipped,
+        forced=force,
+        seconds=time.monotonic() - started,
+        notes=list(champion.notes),
+    )
+
+
+def decide_offer_model(
+    new: dict[str, Any], champion: dict[str, Any], *, force: bool = False, champion_is_prior: bool = False
+) -> tuple[str, str]:
+    """("promoted" | "kept", why): promote unless clearly worse in hold-out value or in stay log loss."""
+    name = "the catalog priors" if champion_is_prior else "the champion"
+    floor = champion["snips"] - VALUE_TOLERANCE * abs(champion["snips"])
+    worse_value = new["snips"] < floor
+    # The priors make no claim to calibration, so only a learned champion's log loss is a bar to clear.
+    worse_loss = not champion_is_prior and new["log_loss"] > champion["log_loss"] + STAY_LOG_LOSS_TOLERANCE
+    compared = f"hold-out greedy value {new['snips']:,.0f} per call against {champion['snips']:,.0f} for {name}"
+    if not (worse_value or worse_loss):
+        return "promoted", f"its {compared} is within {VALUE_TOLERANCE:.0%} or better."
+    what = "value" if worse_value else f"stay log loss ({new['log_loss']:.4f} vs {champion['log_loss']:.4f})"
+    if force:
+        return "promoted", f"--force given: promoted although its {what} is worse ({compared})."
+    return "kept", f"its {what} is worse beyond the tolerance ({compared}); stored as a challenger."
+
+
+def _metrics(
+    model: OfferResponseModel,
+    hold: list[OfferExample],
+    offers: dict[str, Any],
+    margin: float,
+    risks: list[float | None] | None,
+) -> dict[str, Any]:
+    value, scored = greedy_value(model, hold, offers, margin, risks)
+    return {
+        **value.as_dict(),
+        "log_loss": round(stay_log_loss(scored.p_stay_logged, hold), 6),
+        "no_offer_share": round(float(np.mean([c is None for c in scored.chosen])), 4),
+    }
+
+
+def _risks(churn_model: Any, hold: list[OfferExample]) -> list[float | None] | None:
+    """The serving churn model's P(churn) for each hold-out caller, as the desk would pass it; None without one."""
+    if churn_model is None:
+        return None
+    p = predict_churn(churn_model.pipeline, [e.features for e in hold], churn_model.numeric, churn_model.categorical)
+    return [float(q) for q in p]
+
+
+def _presentations_before(data: OfferData, start: datetime) -> list[tuple]:
+    """Presentations from calls before the hold-out starts, so the hold-out's answers stay unseen."""
+    return [
+        (p.features, p.reason, p.offer_code, p.accepted, p.follow_up) for p in data.presentations if p.as_of < start
+    ]
+
+
+def _save(
+    settings: Settings,
+    model: OfferResponseModel,
+    metrics: dict[str, Any],
+    train: list[OfferExample],
+    hold: list[OfferExample],
+    horizon: int,
+    status: str,
+) -> str:
+    now = utcnow()
+    version = new_version(now)
+    data = dump_artifact(model)
+    digest = sha256_of(data)
+    metadata = {
+        "version": version,
+        "kind": OFFER_KIND,
+        "created_at": now.isoformat(),
+        "sklearn_version": sklearn.__version__,
+        "sha256": digest,
+        "label_horizon_days": horizon,
+        "metrics": metrics,
+        "model": model.info,
+        "training_window": {"first_call": train[0].as_of.isoformat(), "last_call": train[-1].as_of.isoformat()},
+        "holdout_window": {"first_call": hold[0].as_of.isoformat(), "last_call": hold[-1].as_of.isoformat()},
+    }
+    row = ModelVersion(
+        version=version,
+        kind=OFFER_KIND,
+        status=status,
+        created_at=now,
+        path="",
+        sha256=digest,
+        sklearn_version=sklearn.__version__,
+        estimator="LogisticRegression (IPW P(stay), P(accept))",
+        metrics={**metrics, "model": model.info, "holdout_window": metadata["holdout_window"]},
+        feature_list=[{"name": n, "type": "numeric"} for n in model.numeric]
+        + [{"name": n, "type": "categorical"} for n in model.categorical],
+        data_window_start=train[0].as_of,
+        data_window_end=hold[-1].as_of,
+        rows_train=len(train),
+        rows_holdout=len(hold),
+        label_horizon_days=horizon,
+        artifact=data,
+    )
+    with session_scope(settings.database_url) as session:
+        store_version(session=session, settings=settings, row=row, data=data, metadata=metadata)
+    return version
+
+
+def _say(progress: bool, message: str) -> None:
+    if progress:
+        print(message, file=sys.stderr, flush=True)
