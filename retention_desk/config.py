@@ -25,7 +25,7 @@ def default_instance_path() -> Path:
 class OfferPolicy:
     """How the desk chooses among counter-offers; see docs/offers.md for what each knob trades."""
 
-    explore_share: float = 0.07  # calls whose first offer is drawn at random among the permitted ones
+    explore_share: float = 0.05  # calls whose first offer is drawn at random among the permitted ones
     holdout_share: float = 0.02  # calls that get no offer at all, to measure what offering adds
     max_offers_per_call: int = 2  # offers presented before the desk moves on to the cancellation
     margin_share: float = 0.35  # share of the monthly charge that is margin, for a subscriber's value

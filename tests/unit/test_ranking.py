@@ -34,10 +34,11 @@ candidates = st.lists(
     max_size=10,
     unique_by=lambda c: c.offer_code,
 )
+share = st.one_of(st.just(0.0), st.floats(min_value=1e-4, max_value=0.5))  # configured shares, not denormals
 policies = st.builds(
     OfferPolicy,
-    explore_share=st.floats(min_value=0, max_value=0.5),
-    holdout_share=st.floats(min_value=0, max_value=0.5),
+    explore_share=share,
+    holdout_share=share,
     max_offers_per_call=st.integers(min_value=1, max_value=5),
 )
 draws = st.tuples(st.floats(min_value=0, max_value=1, exclude_max=True), st.floats(0, 1, exclude_max=True))

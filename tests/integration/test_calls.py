@@ -1,0 +1,257 @@
+"""A whole cancellation call through the call service, on the seeded world: ranking from permitted offers only,
+honest propensities, the offer limit, idempotent logging, budgets, approvals and the cancellation."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from retention_desk.config import OfferPolicy, Settings
+from retention_desk.offers.eligibility import check_offers, facts_from_snapshot
+from retention_desk.services.approvals import decide, request_approval
+from retention_desk.services.calls import (
+    CallError,
+    finish_call,
+    offers_for_call,
+    present_offer,
+    process_cancellation,
+    record_response,
+    start_call,
+    suggested_offers,
+)
+from retention_desk.services.catalog import offers_in_database
+from retention_desk.services.users import get_user_by_username
+from retention_desk.storage.budgets import budget_left, budget_month
+from retention_desk.storage.db import get_engine
+from retention_desk.storage.tables import Account, Call, CallOffer, OfferHistory
+from retention_desk.storage.training_data import load_account_snapshot
+from retention_desk.storage.types import utcnow
+
+EXPLOIT = (0.99, 0.0)  # draws that take the best action
+
+
+@pytest.fixture()
+def world(world_settings: Settings) -> Iterator[tuple[Session, Settings]]:
+    """The shared seeded world in a transaction that is rolled back afterwards."""
+    engine = get_engine(world_settings.database_url)
+    with engine.connect() as connection:
+        outer = connection.begin()
+        with Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False) as session:
+            yield session, world_settings
+        outer.rollback()
+
+
+def _active_accounts(session: Session, limit: int = 200) -> list[int]:
+    rows = session.execute(select(Account.id).where(Account.status == "active").order_by(Account.id).limit(limit))
+    return list(rows.scalars())
+
+
+def _call_with_offers(session: Session, settings: Settings, n: int = 2, agent: str = "agent") -> Call:
+    user = get_user_by_username(session=session, username=agent)
+    for account_id in _active_accounts(session):
+        call = start_call(
+            session=session,
+            settings=settings,
+            account_id=account_id,
+            agent=user,
+            idempotency_key=f"test-{account_id}",
+            reason="price",
+            draws=EXPLOIT,
+        )
+        if len(suggested_offers(call, settings)) >= n:
+            return call
+    raise AssertionError("no account in the test world has enough offers worth making")
+
+
+def test_a_call_ranks_only_permitted_offers_with_propensities_summing_to_one(world) -> None:
+    session, settings = world
+    agent = get_user_by_username(session=session, username="agent")
+    for account_id in _active_accounts(session, limit=40):
+        call = start_call(
+            session=session,
+            settings=settings,
+            account_id=account_id,
+            agent=agent,
+            idempotency_key=f"k-{account_id}",
+            reason="price",
+        )
+        snapshot = load_account_snapshot(session, account_id)
+        verdicts = check_offers(
+            [o for o in offers_in_database(session=session) if o.active],
+            facts_from_snapshot(snapshot, call.started_at.date()),
+            today=call.started_at.date(),
+            agent_tier=1,
+            budget_left={},
+        )
+        permitted = {v.offer_code: v for v in verdicts if v.permitted}
+        ranked = [item["offer_code"] for item in call.ranked if item["offer_code"]]
+        assert set(ranked) == set(permitted)
+        assert sum(item["propensity"] for item in call.ranked) == pytest.approx(1.0, abs=1e-6)
+        for item in call.ranked:
+            if item["offer_code"]:
+                assert item["needs_approval"] == permitted[item["offer_code"]].needs_approval
+        assert call.cancel_requested_at is not None and call.customer_value > 0
+
+
+def test_the_same_key_never_logs_a_second_call(world) -> None:
+    session, settings = world
+    account_id = _active_accounts(session, limit=1)[0]
+    kwargs = dict(session=session, settings=settings, account_id=account_id, agent=None, idempotency_key="same")
+    first = start_call(**kwargs)
+    again = start_call(**kwargs)
+    assert again.id == first.id
+    assert session.execute(select(func.count()).where(Call.idempotency_key == "same")).scalar_one() == 1
+    with pytest.raises(CallError, match="another account"):
+        start_call(**{**kwargs, "account_id": account_id + 1})
+
+
+def test_a_double_clicked_acceptance_logs_once_and_counts_the_budget_once(world) -> None:
+    session, settings = world
+    call = _call_with_offers(session, settings, n=1)
+    code = suggested_offers(call, settings)[0]
+    offer = next(o for o in offers_in_database(session=session) if o.code == code)
+    month = budget_month(utcnow())
+    before = budget_left(session, [offer], month)[code]
+    for _ in range(2):
+        present_offer(session=session, settings=settings, call_id=call.id, offer_code=code)
+        record_response(session=session, call_id=call.id, offer_code=code, accepted=True)
+    assert session.execute(select(func.count()).where(CallOffer.call_id == call.id)).scalar_one() == 1
+    history = session.execute(select(OfferHistory).where(OfferHistory.call_id == call.id)).scalars().all()
+    assert [h.response for h in history] == ["accepted"]
+    if before is not None:
+        assert budget_left(session, [offer], month)[code] < before
+    with pytest.raises(CallError, match="already recorded as accepted"):
+        record_response(session=session, call_id=call.id, offer_code=code, accepted=False)
+    closed = finish_call(session=session, call_id=call.id, disposition="saved_with_offer")
+    assert closed.offer_code == code and closed.disposition == "saved_with_offer"
+    assert finish_call(session=session, call_id=call.id, disposition="saved_with_offer").id == call.id
+
+
+def test_the_desk_moves_on_after_the_offer_limit(world) -> None:
+    session, settings = world
+    settings = dataclasses.replace(settings, offer_policy=OfferPolicy(max_offers_per_call=1))
+    call = _call_with_offers(session, settings, n=1)
+    codes = [item["offer_code"] for item in call.ranked if item["offer_code"] and not item["needs_approval"]]
+    present_offer(session=session, settings=settings, call_id=call.id, offer_code=codes[0])
+    with pytest.raises(CallError, match="had its 1 offers"):
+        present_offer(session=session, settings=settings, call_id=call.id, offer_code=codes[1])
+
+
+def test_cancellation_is_one_step_at_any_moment_and_undoes_an_accepted_offer(world) -> None:
+    session, settings = world
+    call = _call_with_offers(session, settings, n=1)
+    code = suggested_offers(call, settings)[0]
+    present_offer(session=session, settings=settings, call_id=call.id, offer_code=code)
+    record_response(session=session, call_id=call.id, offer_code=code, accepted=True)
+    closed = process_cancellation(session=session, call_id=call.id, notes="Changed their mind.")
+    assert closed.disposition == "cancelled" and closed.offer_code is None
+    assert session.get(Account, call.account_id).status == "cancelled"
+    row = session.execute(select(CallOffer).where(CallOffer.call_id == call.id)).scalar_one()
+    assert row.response == "withdrawn"
+    with pytest.raises(CallError, match="already closed"):
+        present_offer(session=session, settings=settings, call_id=call.id, offer_code=code)
+
+
+def test_a_hold_out_call_gets_no_offer(world) -> None:
+    session, settings = world
+    account_id = _active_accounts(session, limit=1)[0]
+    call = start_call(
+        session=session,
+        settings=settings,
+        account_id=account_id,
+        agent=None,
+        idempotency_key="holdout",
+        reason="price",
+        draws=(0.0, 0.0),
+    )
+    assert call.decision_mode == "holdout" and suggested_offers(call, settings) == []
+    code = next(item["offer_code"] for item in call.ranked if item["offer_code"])
+    with pytest.raises(CallError, match="hold-out"):
+        present_offer(session=session, settings=settings, call_id=call.id, offer_code=code)
+
+
+def test_an_offer_above_the_agent_s_tier_needs_an_approval_first(world) -> None:
+    session, settings = world
+    agent = get_user_by_username(session=session, username="agent")
+    supervisor = get_user_by_username(session=session, username="supervisor")
+    for account_id in _active_accounts(session):
+        call = start_call(
+            session=session,
+            settings=settings,
+            account_id=account_id,
+            agent=agent,
+            idempotency_key=f"approval-{account_id}",
+            reason="price",
+        )
+        gated = [item["offer_code"] for item in call.ranked if item["needs_approval"]]
+        if gated:
+            break
+    else:
+        raise AssertionError("no account in the test world qualifies for a tier-2 offer")
+    code = gated[0]
+    assert code not in suggested_offers(call, settings)
+    with pytest.raises(CallError, match="approval"):
+        present_offer(session=session, settings=settings, call_id=call.id, offer_code=code)
+    request = request_approval(session, agent=agent, account_id=call.account_id, offer_code=code, call_id=call.id)
+    decide(session, approver=supervisor, request_id=request.id, approve=True)
+    assert present_offer(session=session, settings=settings, call_id=call.id, offer_code=code).offer_code == code
+
+
+def test_protected_attributes_never_change_the_ranking(world) -> None:
+    session, settings = world
+    now = utcnow()
+    for account_id in _active_accounts(session, limit=20):
+        snapshot = load_account_snapshot(session, account_id)
+        changed = dataclasses.replace(
+            snapshot, birth_year=1930, extra={**snapshot.extra, "gender": "x", "age": 99, "_protected": ["x"]}
+        )
+        kwargs = dict(session=session, settings=settings, agent_tier=1, reason="price", now=now, draws=EXPLOIT)
+        base = offers_for_call(snapshot=snapshot, **kwargs).decision
+        other = offers_for_call(snapshot=changed, **kwargs).decision
+        assert [i.as_log() for i in base.items] == [i.as_log() for i in other.items]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    attempts=st.lists(st.integers(min_value=0, max_value=20), min_size=1, max_size=8),
+    limit=st.integers(min_value=1, max_value=3),
+    account_pick=st.integers(min_value=0, max_value=150),
+    draws=st.tuples(st.floats(0, 1, exclude_max=True), st.floats(0, 1, exclude_max=True)),
+)
+def test_no_call_ever_exceeds_the_offer_limit_nor_shows_a_non_permitted_offer(
+    world, attempts: list[int], limit: int, account_pick: int, draws: tuple[float, float]
+) -> None:
+    session, settings = world
+    settings = dataclasses.replace(settings, offer_policy=OfferPolicy(max_offers_per_call=limit))
+    catalog = [o.code for o in offers_in_database(session=session)]
+    accounts = _active_accounts(session)
+    account_id = accounts[account_pick % len(accounts)]
+    with session.begin_nested() as example:
+        call = start_call(
+            session=session,
+            settings=settings,
+            account_id=account_id,
+            agent=None,
+            idempotency_key=f"prop-{account_id}-{limit}-{len(attempts)}",
+            reason="competitor_offer",
+            draws=draws,
+            now=utcnow() + timedelta(seconds=1),
+        )
+        ranked = {item["offer_code"] for item in call.ranked if item["offer_code"]}
+        for pick in attempts:
+            code = catalog[pick % len(catalog)]
+            try:
+                present_offer(session=session, settings=settings, call_id=call.id, offer_code=code)
+                assert code in ranked
+            except CallError:
+                pass
+            shown = session.execute(select(func.count()).where(CallOffer.call_id == call.id)).scalar_one()
+            assert shown <= limit
+        example.rollback()
