@@ -82,6 +82,10 @@ def main() -> None:
         "conversion (chosen)": fit(),
         "conversion, unweighted": fit(weighted=False),
     }
+    segment = frozenset({"kind", "offer", "kind_reason", "segment"})
+    for label, terms in (("+ segment", segment), ("+ segment, usage", segment | {"usage"})):
+        for c in (0.3, 1.0, 3.0):
+            variants[f"conversion, acceptance {label}, C={c}"] = fit(accept_terms=terms, accept_c=c)
     for name, model in variants.items():
         got = _first_offer_value(model, contexts, world, costs, settings)
         print(f"  {name:<40} {got / len(contexts):>7,.0f} per caller = {got / oracle:6.1%} of the oracle's")

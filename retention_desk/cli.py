@@ -204,7 +204,7 @@ def retrain(as_json: bool, force: bool, dry_run: bool, horizon_days: int | None,
 
     Exit codes: 0 finished (promoted or kept), 2 failed (e.g. too little data), 3 another retrain is running.
     """
-    from retention_desk.services.training import LockBusy, retrain_churn_model
+    from retention_desk.services.training import LockBusy, retrain_churn_model, retrain_offer_model
 
     settings = migrated_settings(need_models=True)
     try:
@@ -216,13 +216,18 @@ def retrain(as_json: bool, force: bool, dry_run: bool, horizon_days: int | None,
             force=force,
             dry_run=dry_run,
         )
+        # After the churn model, on the same horizon: the offer model judges itself with the new churn risks.
+        offer = retrain_offer_model(
+            settings=settings, progress=not quiet, horizon_days=result.label_horizon_days, force=force, dry_run=dry_run
+        )
     except LockBusy as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(3)
     if as_json:
-        click.echo(json.dumps(result.summary(), indent=2, default=str))
+        click.echo(json.dumps({**result.summary(), "offer_model": offer.summary()}, indent=2, default=str))
     else:
         click.echo(result.describe())
+        click.echo(offer.describe())
 
 
 # --- serving --------------------------------------------------------------------------------------------------
@@ -254,7 +259,7 @@ def demo(host: str, port: int, n_accounts: int, random_seed: int, no_serve: bool
     """From nothing to a running desk: database, synthetic world, demo users, first model, server."""
     from retention_desk import create_app
     from retention_desk.services.seeding import demo_logins, seed_demo_world, world_is_seeded
-    from retention_desk.services.training import has_champion, retrain_churn_model
+    from retention_desk.services.training import has_champion, retrain_churn_model, retrain_offer_model
     from retention_desk.storage.db import safe_url
 
     settings = migrated_settings(demo=True, need_models=True).with_demo_secret()
@@ -269,22 +274,28 @@ def demo(host: str, port: int, n_accounts: int, random_seed: int, no_serve: bool
     if not has_champion(settings=settings):
         click.echo("Training the first churn model ...")
         click.echo(retrain_churn_model(settings=settings, progress=True).describe())
+        click.echo("Training the first offer-response model ...")
+        click.echo(retrain_offer_model(settings=settings, progress=True).describe())
 
     url = f"http://{host}:{port}/"
     click.echo("")
-    click.echo(f"retention-desk is running at {url}")
+    click.echo(f"retention-desk is {'ready to serve' if no_serve else 'running'} at {url}")
     click.echo("Demo logins (username / password):")
     for login in demo_logins():
         click.echo(f"  {login.role:<11} tier {login.authority_tier}  {login.username} / {login.password}")
-    click.echo("Press Ctrl+C to stop.")
     if not no_serve:
+        click.echo("Press Ctrl+C to stop.")
         create_app(settings).run(host=host, port=port, threaded=True)
 
 
 def _register_command_groups() -> None:
+    from retention_desk.cli_catalog import catalog_group
     from retention_desk.cli_import import import_group
     from retention_desk.cli_models import models_group
+    from retention_desk.cli_simulate import simulate_command
 
+    main.add_command(simulate_command)
+    main.add_command(catalog_group)
     main.add_command(import_group)
     main.add_command(models_group)
 

@@ -368,6 +368,7 @@ class FitOptions:
     accept_c: float = ACCEPT_C
     min_propensity: float = MIN_PROPENSITY
     terms: frozenset[str] = DEFAULT_TERMS
+    accept_terms: frozenset[str] | None = None  # the acceptance part's terms; None = ``terms`` without risk
 
 
 def fit_offer_model(
@@ -397,7 +398,9 @@ def fit_offer_model(
     numeric, categorical = feature_columns(rows)
     numeric = [c for c in numeric if not is_protected(c.removeprefix(EXTRA_PREFIX))]
     categorical = [c for c in categorical if not is_protected(c.removeprefix(EXTRA_PREFIX))]
-    usage = [c for c in numeric if c.startswith(EXTRA_PREFIX)] if "usage" in options.terms else []
+    accept_terms = options.accept_terms if options.accept_terms is not None else options.terms - {"risk"}
+    wants_usage = "usage" in options.terms or "usage" in accept_terms
+    usage = [c for c in numeric if c.startswith(EXTRA_PREFIX)] if wants_usage else []
     encoder = _encoder(numeric, categorical)
     frame = rows_to_frame(rows, numeric, categorical)
     frame[REASON] = [r or NO_REASON for r in reasons]
@@ -437,7 +440,7 @@ def fit_offer_model(
         refit.risk_coef = stay.base_coef
         stay = refit
     model.stay = stay
-    model.accept = _fit_accept(model, presentations, kinds, options.accept_c, options.terms - {"risk"})
+    model.accept = _fit_accept(model, presentations, kinds, options.accept_c, accept_terms)
     if options.estimator == CONVERSION and model.accept is not None:
         model.conversion = _fit_conversion(model, rows, reasons, actions, kinds, y, weights)
     model.info = {

@@ -194,22 +194,9 @@ def _retrain(
     would, reason = decide_offer_model(new_metrics, champion_metrics, force=force, champion_is_prior=old_model.is_prior)
     version = None
     if not dry_run:
-        # Judged on the hold-out, then refitted on every decision and every answer: the newest answers (known at
-        # once, unlike stays) are what the acceptance part most needs, and the hold-out has done its job.
-        _say(progress, "Refitting on all decisions and answers ...")
-        served = fit_offer_model(
-            rows=[e.features for e in decisions],
-            reasons=[e.reason for e in decisions],
-            actions=[e.action for e in decisions],
-            propensities=[e.propensity for e in decisions],
-            stayed=[e.stayed for e in decisions],
-            kinds=kinds,
-            presentations=[(p.features, p.reason, p.offer_code, p.accepted, p.follow_up) for p in data.presentations],
-        )
-        served.info["evaluated_on"] = f"{len(train)} decisions, hold-out {len(hold)}; refitted on all"
         _say(progress, "Writing the offer model artifact and its registry row ...")
         version = _save(
-            settings, served, new_metrics, train, hold, horizon, CHAMPION if would == "promoted" else CHALLENGER
+            settings, model, new_metrics, train, hold, horizon, CHAMPION if would == "promoted" else CHALLENGER
         )
     return OfferRetrainResult(
         decision="dry_run" if dry_run else would,

@@ -23,36 +23,42 @@ SUMMARIES = {
 }
 
 
-def outage_and_tickets(rng: np.random.Generator, acc: dict[str, Any]) -> dict[str, Any]:
-    """Tickets (kind, opened day and second, duration) sorted by account; outages hit whole towns at once."""
+def outage_and_tickets(
+    rng: np.random.Generator, acc: dict[str, Any], first_day: int = -WINDOW_DAYS, end_day: int = 0
+) -> dict[str, Any]:
+    """Tickets (kind, opened day and second, duration) on days ``first_day`` to ``end_day`` − 1, sorted by account;
+    outages hit whole towns at once. The simulator asks for days after the world's date to keep it living."""
     n = acc["n"]
     parts = []
-    bad_line = rng.random(n) < 0.10  # a tenth of the lines are troublesome
+    if "bad_line" not in acc:
+        acc["bad_line"] = rng.random(n) < 0.10  # a tenth of the lines are troublesome
+    bad_line = acc["bad_line"]
+    window = end_day - first_day
     for kind, rate in TICKET_RATES.items():
-        lam = rate * WINDOW_DAYS / 365 * (np.where(bad_line, 4.0, 1.0) if kind == "fault" else 1.0)
+        lam = rate * window / 365 * (np.where(bad_line, 4.0, 1.0) if kind == "fault" else 1.0)
         if kind == "billing":
             lam = lam * (1 + 4 * acc["late_rate"])
         counts = rng.poisson(lam)
         idx = np.repeat(np.arange(n), counts)
-        start = np.maximum(acc["since_day"][idx], -WINDOW_DAYS)
-        day = rng.integers(start, 0) if len(idx) else idx
+        start = np.maximum(acc["since_day"][idx], first_day)
+        day = rng.integers(start, end_day) if len(idx) else idx
         hours = np.round(rng.lognormal(np.log(20), 0.8, len(idx)), 1) if kind == "fault" else np.full(len(idx), np.nan)
         parts.append(_part(idx, kind, day, rng.integers(7 * 3600, 22 * 3600, len(idx)), hours))
-    parts.append(_outages(rng, acc))
+    parts.append(_outages(rng, acc, first_day, end_day))
     tickets = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     order = np.lexsort((tickets["second"], tickets["day"], tickets["idx"]))
     return {key: values[order] for key, values in tickets.items()}
 
 
-def _outages(rng: np.random.Generator, acc: dict[str, Any]) -> dict[str, Any]:
+def _outages(rng: np.random.Generator, acc: dict[str, Any], first_day: int, end_day: int) -> dict[str, Any]:
     n_regions = len(names.REGIONS)
-    events = rng.poisson(OUTAGE_EVENTS_PER_REGION_YEAR * WINDOW_DAYS / 365 * np.ones(n_regions))
+    events = rng.poisson(OUTAGE_EVENTS_PER_REGION_YEAR * (end_day - first_day) / 365 * np.ones(n_regions))
     place = acc["region_idx"] * 3 + acc["place_idx"]
     idx_parts, day_parts, sec_parts, hour_parts = [], [], [], []
     for region, count in enumerate(events):
         for _ in range(count):
             town = region * 3 + int(rng.integers(0, 3))
-            day, second = int(rng.integers(-WINDOW_DAYS, 0)), int(rng.integers(0, 86400))
+            day, second = int(rng.integers(first_day, end_day)), int(rng.integers(0, 86400))
             hours = float(np.round(rng.lognormal(np.log(6), 1.0), 1))
             hit = np.flatnonzero((place == town) & (rng.random(len(place)) < OUTAGE_HIT_SHARE))
             hit = hit[acc["since_day"][hit] < day]

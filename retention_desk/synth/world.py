@@ -61,6 +61,22 @@ def generate_world(
     """Accounts with their services, bills, tickets, outages, earlier offers and a year of desk calls."""
     rng = np.random.default_rng(seed)
     step = step or (lambda _label: None)
+    acc, services, tickets, grid = draw_population(rng, n_accounts, as_of, plans, step)
+    calls = desk_history(rng, acc, tickets, grid, offers, agents, seed)
+    history = earlier_offers(rng, acc, offers)
+    step("desk calls")
+    world = World(as_of=as_of)
+    world.tables = to_tables(acc, services, tickets, grid, calls, history, as_of, seed)
+    step("rows")
+    return world
+
+
+def draw_population(
+    rng: np.random.Generator, n_accounts: int, as_of: date, plans: PlanBook, step: Progress | None = None
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Accounts, services, tickets and bills: everything before the desk's call history, which the simulator
+    regenerates (same seed, same draws) to know each subscriber's hidden truth."""
+    step = step or (lambda _label: None)
     acc = draw_accounts(rng, n_accounts, as_of, plans)
     step("accounts")
     services = draw_services(rng, acc, plans)
@@ -70,13 +86,7 @@ def generate_world(
     tickets = outage_and_tickets(rng, acc)
     grid = bill_grid(rng, acc, as_of)
     step("tickets and bills")
-    calls = desk_history(rng, acc, tickets, grid, offers, agents, seed)
-    history = earlier_offers(rng, acc, offers)
-    step("desk calls")
-    world = World(as_of=as_of)
-    world.tables = to_tables(acc, services, tickets, grid, calls, history, as_of, seed)
-    step("rows")
-    return world
+    return acc, services, tickets, grid
 
 
 def draw_accounts(rng: np.random.Generator, n: int, as_of: date, plans: PlanBook) -> dict[str, Any]:

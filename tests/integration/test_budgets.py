@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlmodel import Session
 
@@ -154,3 +156,49 @@ def test_concurrent_acceptances_never_overspend(db_url: str, threads: int) -> No
         row = counter(session, "CREDIT")
     assert sum(granted) == fits == row.accepted
     assert row.spent == cost * row.accepted <= offer.monthly_budget
+
+
+_months = iter(date(2000 + i // 12, i % 12 + 1, 1) for i in range(10_000))
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cents=st.integers(min_value=1, max_value=50_000),
+    fits=st.integers(min_value=0, max_value=12),
+    threads=st.integers(min_value=2, max_value=6),
+    per_thread=st.integers(min_value=1, max_value=6),
+)
+def test_racing_acceptances_never_exceed_any_budget(
+    db_url: str, cents: int, fits: int, threads: int, per_thread: int
+) -> None:
+    """Property: whatever the cost, cap and contention, the budget holds exactly what fits and no more."""
+    cost = Decimal(cents) / 100
+    offer = replace(
+        CREDIT, cost_amount=cost, params={"amount": float(cost)}, monthly_budget=cost * fits + Decimal(cents // 2) / 100
+    )
+    month = next(_months)  # a fresh month per example: no state carried between examples
+    engine = get_engine(db_url)
+    start = threading.Barrier(threads)
+    granted = [0] * threads
+    errors: list[BaseException] = []
+
+    def accept(index: int) -> None:
+        try:
+            start.wait(timeout=30)
+            for _ in range(per_thread):
+                with Session(engine) as session:
+                    granted[index] += reserve_budget(session, offer, month)
+                    session.commit()
+        except BaseException as exc:  # noqa: BLE001  (reported by the main thread)
+            errors.append(exc)
+
+    workers = [threading.Thread(target=accept, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert not errors, errors
+    with Session(engine) as session:
+        left = budget_left(session, [offer], month)["CREDIT"]
+    assert sum(granted) == min(fits, threads * per_thread)
+    assert offer.monthly_budget - left == cost * sum(granted) <= offer.monthly_budget

@@ -1,0 +1,192 @@
+"""The simulator's view of the synthetic world: who calls on a simulated day, and how each caller answers.
+
+This is the only bridge from the ground truth to the simulator. It regenerates the seeded world's subscribers
+(same seed, same draws, so account ids match the database) to know what the database does not: each
+subscriber's usage, latent taste and true risk. Callers answer offers per the ground truth, with common random
+numbers: every policy compared on a day meets the same callers with the same dice, so differences between
+policies are differences of policy, not of luck.
+
+A caller who would stay anyway accepts an offer with P = 0.25 + 0.5 × lift (a gift is welcome); one who would
+leave accepts exactly the offers that keep them (P = lift). A kept caller is still a subscriber at the horizon
+with the ground truth's durability for the offer that kept them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from retention_desk.synth import ground_truth as gt
+from retention_desk.synth.events import outage_and_tickets
+from retention_desk.synth.history import CALL_SHARE, account_features
+from retention_desk.synth.products import PlanBook
+from retention_desk.synth.world import draw_population
+
+
+@dataclass
+class Callers:
+    """One simulated day's callers and their dice (arrays, one row per caller; offer columns follow ``codes``)."""
+
+    day: int
+    account_ids: np.ndarray
+    reasons: np.ndarray
+    unsavable: np.ndarray
+    churn_p: np.ndarray
+    stays_anyway: np.ndarray
+    lift: np.ndarray  # callers × offers: P(the offer keeps the caller if they would leave)
+    u_answer: np.ndarray  # callers × offers: the die each offer's answer is read from
+    u_durable: np.ndarray  # callers: the die the save's durability is read from
+    contract_type: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.account_ids)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened on one call under one policy."""
+
+    answers: tuple[tuple[str, bool], ...]  # (offer code, accepted) in the order presented
+    accepted: str | None
+    saved: bool  # still a subscriber when the call ends
+    durable: bool  # still a subscriber at the horizon
+    durable_without_offer: bool  # what the same caller would have done had nothing been offered
+    leave_in_days: int | None  # days after the call the account closes; None if it stays
+
+
+class SimulatedWorld:
+    """The hidden truth about the seeded subscribers, and the callers' answers."""
+
+    def __init__(self, acc: dict[str, Any], tickets: dict[str, Any], grid: dict[str, Any], offers: Sequence[dict]):
+        self.acc, self.tickets, self.grid = acc, tickets, grid
+        self.offers = list(offers)
+        self.codes = [o["code"] for o in self.offers]
+        self.kinds = {o["code"]: o["kind"] for o in self.offers}
+        self._column = {code: i for i, code in enumerate(self.codes)}
+
+    @classmethod
+    def regenerate(
+        cls, *, n_accounts: int, seed: int, as_of: date, plans: PlanBook, offers: Sequence[dict]
+    ) -> SimulatedWorld:
+        """The same subscribers ``generate_world`` drew for this seed and date (ids 1..n)."""
+        acc, _services, tickets, grid = draw_population(np.random.default_rng(seed), n_accounts, as_of, plans)
+        return cls(acc, tickets, grid, offers)
+
+    def extend_events(self, rng: np.random.Generator, days: int) -> dict[str, Any]:
+        """Tickets and outages on days 1..``days`` after the world's date, at the world's own rates, so the world
+        keeps living while the simulation runs (else recent trouble fades and callers drift to low risk).
+        Returns them (account ids, kind, day, second, hours) for the simulator to hand to the database day by day."""
+        future = outage_and_tickets(rng, self.acc, 1, days + 1)
+        self.tickets = {key: np.concatenate([self.tickets[key], future[key]]) for key in self.tickets}
+        return {**future, "account_id": future["idx"] + 1}
+
+    def draw_callers(self, rng: np.random.Generator, *, day: int, active_ids: np.ndarray, n_calls: int) -> Callers:
+        """``n_calls`` callers on ``day`` (days after the world's date): active subscribers, likelier the riskier
+        they are (the same call hazard that drew the year of history)."""
+        idx = np.asarray(active_ids, dtype=np.int64) - 1
+        feats = account_features(self.acc, self.tickets, self.grid, idx, np.full(len(idx), day))
+        weight = gt.call_probability(gt.churn_logit(feats), CALL_SHARE)
+        p = weight / weight.sum()
+        n = min(n_calls, len(idx))
+        pick = np.sort(rng.choice(len(idx), size=n, replace=False, p=p))
+        chosen = {k: np.asarray(v)[pick] for k, v in feats.items()}
+        reasons = gt.draw_cancel_reason(chosen, rng)
+        unsavable = gt.draw_unsavable(reasons, rng)
+        churn_p = gt.churn_probability(chosen)
+        stays = (rng.random(n) < 1 - churn_p) & ~unsavable
+        lift = np.column_stack([gt.offer_lift(o, reasons, chosen, unsavable) for o in self.offers]) if n else None
+        return Callers(
+            day=day,
+            account_ids=idx[pick] + 1,
+            reasons=reasons,
+            unsavable=unsavable,
+            churn_p=churn_p,
+            stays_anyway=stays,
+            lift=lift if lift is not None else np.zeros((0, len(self.offers))),
+            u_answer=rng.random((n, len(self.offers))),
+            u_durable=rng.random(n),
+            contract_type=np.asarray(chosen["contract_type"]),
+        )
+
+    def answer(self, callers: Callers, i: int, code: str) -> bool:
+        """Does caller ``i`` accept this offer?"""
+        j = self._column[code]
+        lift = callers.lift[i, j]
+        p = 0.25 + 0.5 * lift if callers.stays_anyway[i] else lift
+        return bool(callers.u_answer[i, j] < p)
+
+    def play(self, callers: Callers, i: int, presented: Sequence[str]) -> Outcome:
+        """Offers made in order until one is accepted, and the caller's fate."""
+        answers: list[tuple[str, bool]] = []
+        accepted = None
+        for code in presented:
+            yes = self.answer(callers, i, code)
+            answers.append((code, yes))
+            if yes:
+                accepted = code
+                break
+        stays = bool(callers.stays_anyway[i])
+        saved = stays or accepted is not None
+        durable = saved and callers.u_durable[i] < self._durability(callers, i, accepted)
+        durable_none = stays and callers.u_durable[i] < self._durability(callers, i, None)
+        leave = None
+        if not saved:
+            leave = 0
+        elif not durable:
+            leave = 14 + int(callers.u_durable[i] * 1000) % 76  # relapses close 14–89 days after the call
+        return Outcome(tuple(answers), accepted, saved, bool(durable), bool(durable_none), leave)
+
+    def expected(
+        self, callers: Callers, i: int, presented: Sequence[str], value: float, costs: dict[str, float]
+    ) -> tuple[float, float]:
+        """(expected net retained value, expected offer cost) of making these offers in order, by the ground
+        truth's probabilities rather than this caller's dice: the same figure without the luck of the draw."""
+        s = 0.0 if callers.unsavable[i] else 1.0 - float(callers.churn_p[i])
+        d_none = self._durability(callers, i, None)
+        kept, cost = 0.0, 0.0
+        for stays, weight in ((True, s), (False, 1.0 - s)):
+            still_open = weight
+            for code in presented:
+                lift = float(callers.lift[i, self._column[code]])
+                p = 0.25 + 0.5 * lift if stays else lift
+                yes = still_open * p
+                cost += yes * costs[code]
+                kept += yes * self._durability(callers, i, code)
+                still_open -= yes
+            if stays:
+                kept += still_open * d_none
+        return (kept - s * d_none) * value - cost, cost
+
+    def _durability(self, callers: Callers, i: int, code: str | None) -> float:
+        kind = self.kinds[code] if code else None
+        return float(
+            gt.durable_probability(
+                np.array([kind], dtype=object),
+                callers.reasons[i : i + 1],
+                callers.contract_type[i : i + 1],
+                callers.churn_p[i : i + 1],
+            )[0]
+        )
+
+    def true_value(self, callers: Callers, i: int, code: str, value: float, cost: float) -> float:
+        """The expected incremental value of making this offer first, by the ground truth's probabilities."""
+        s = 0.0 if callers.unsavable[i] else 1.0 - float(callers.churn_p[i])
+        d_none = self._durability(callers, i, None)
+        lift = float(callers.lift[i, self._column[code]])
+        d = self._durability(callers, i, code)
+        p_accept_stayer = 0.25 + 0.5 * lift
+        kept = s * (p_accept_stayer * d + (1 - p_accept_stayer) * d_none) + (1 - s) * lift * d
+        p_accept = s * p_accept_stayer + (1 - s) * lift
+        return (kept - s * d_none) * value - p_accept * cost
+
+    def oracle_order(
+        self, callers: Callers, i: int, permitted: Sequence[str], value: float, costs: dict[str, float], limit: int
+    ) -> list[str]:
+        """The offers a clairvoyant of probabilities (not of dice) would make: best true expected value first."""
+        scored = [(self.true_value(callers, i, code, value, costs[code]), code) for code in permitted]
+        scored = sorted((s for s in scored if s[0] > 0), reverse=True)
+        return [code for _, code in scored[:limit]]

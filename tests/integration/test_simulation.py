@@ -1,0 +1,70 @@
+"""The simulator runs the desk's own call service and ranking against the ground truth, on a scratch copy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from retention_desk.config import Settings
+from retention_desk.offers import ranking
+from retention_desk.services import calls
+from retention_desk.services.simulation import POLICIES, SimulationError, run_simulation, write_chart
+from retention_desk.storage.db import get_engine
+from retention_desk.storage.tables import Call
+
+
+def _count_calls(url: str) -> int:
+    with Session(get_engine(url)) as session:
+        return session.execute(select(func.count()).select_from(Call)).scalar_one()
+
+
+def test_the_simulator_ranks_with_the_desk_s_own_function_and_leaves_the_database_alone(
+    world_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    ranked = []
+    real = ranking.rank_offers
+
+    def spy(**kwargs):
+        decision = real(**kwargs)
+        ranked.append(decision)
+        return decision
+
+    # The call service is the only caller of the ranking; the simulator must go through it.
+    monkeypatch.setattr(calls, "rank_offers", spy)
+    before = _count_calls(world_settings.database_url)
+    report = run_simulation(settings=world_settings, days=2, calls_per_day=15, seed=3, retrain=True)
+
+    assert len(ranked) == sum(day.policies["ours"].calls for day in report.days) == 30
+    assert _count_calls(world_settings.database_url) == before  # the simulated calls went to a scratch copy
+    summary = report.summary()
+    assert set(summary["policies"]) == set(POLICIES)
+    for figures in summary["policies"].values():
+        assert {"save_rate", "durable_save_rate", "offer_cost", "net_retained_value"} <= set(figures)
+        assert 0 <= figures["durable_save_rate"] <= figures["save_rate"] <= 1
+    assert summary["policies"]["no_offer"]["offer_cost"] == 0 == summary["policies"]["no_offer"]["net_retained_value"]
+    assert report.days[1].ope_estimate is not None
+    as_json = json.loads(json.dumps(report.as_json()))
+    assert as_json["summary"]["off_policy"]["estimator"] == "doubly_robust"
+    chart = tmp_path / "sim.svg"
+    write_chart(report, chart)
+    assert chart.read_text().lstrip().startswith("<?xml")
+
+
+def test_same_seed_same_figures(world_settings: Settings) -> None:
+    first = run_simulation(settings=world_settings, days=1, calls_per_day=10, seed=5, retrain=False)
+    again = run_simulation(settings=world_settings, days=1, calls_per_day=10, seed=5, retrain=False)
+    assert first.summary()["policies"] == again.summary()["policies"]
+
+
+def test_a_database_without_a_world_is_refused(settings: Settings) -> None:
+    with pytest.raises(SimulationError, match="no seeded synthetic world"):
+        run_simulation(settings=settings, days=1, calls_per_day=5)
+
+
+def test_nonsense_sizes_are_refused(world_settings: Settings) -> None:
+    with pytest.raises(SimulationError, match="days"):
+        run_simulation(settings=world_settings, days=0, calls_per_day=5)
