@@ -82,9 +82,14 @@ def main() -> None:
         "conversion (chosen)": fit(),
         "conversion, unweighted": fit(weighted=False),
     }
-    segment = frozenset({"kind", "offer", "kind_reason", "segment"})
-    for label, terms in (("+ segment", segment), ("+ segment, usage", segment | {"usage"})):
-        for c in (0.3, 1.0, 3.0):
+    base = frozenset({"kind", "offer", "kind_reason"})
+    for label, terms in (
+        ("+ segment", base | {"segment"}),
+        ("+ segment, usage", base | {"segment", "usage"}),
+        ("+ risk", base | {"risk"}),
+        ("+ risk, segment, usage", base | {"risk", "segment", "usage"}),
+    ):
+        for c in (0.3, 1.0):
             variants[f"conversion, acceptance {label}, C={c}"] = fit(accept_terms=terms, accept_c=c)
     for name, model in variants.items():
         got = _first_offer_value(model, contexts, world, costs, settings)

@@ -136,6 +136,9 @@ class OfferResponseModel:
     accept: _Linear | None
     risk_mean: float = 0.0
     risk_scale: float = 1.0
+    # Acceptance × the caller's own stay logit (family "risk" in the acceptance terms): would-be stayers take
+    # gifts, would-be leavers take what keeps them, so how an offer's acceptance moves with risk differs by kind.
+    accept_risk: tuple[float, float] | None = None  # (mean, scale) of the stay logit on the presentations
     seen_codes: frozenset[str] = frozenset()
     seen_kinds: frozenset[str] = frozenset()
     accept_codes: frozenset[str] = frozenset()
@@ -197,9 +200,10 @@ class OfferResponseModel:
         stay = np.empty((n, m))
         accept = np.empty((n, m))
         accept_base = self.accept.base(x) if self.accept is not None else None
+        accept_risk = self._accept_risk(x)
         for j, offer in enumerate(offers):
             if accept_base is not None and offer.kind in self.accept_kinds:
-                delta = _action_logit(self.accept.terms, offer, reason_arr, segments, usage, self.usage, None)
+                delta = _action_logit(self.accept.terms, offer, reason_arr, segments, usage, self.usage, accept_risk)
                 accept[:, j] = _sigmoid(accept_base + delta)
             else:
                 accept[:, j] = float(offer.prior_acceptance)
@@ -225,6 +229,12 @@ class OfferResponseModel:
         raw = np.array([[_num(row.get(name)) for name in self.usage] for row in rows], dtype=float)
         z = (raw - self.usage_mean) / self.usage_scale
         return np.nan_to_num(z, nan=0.0)
+
+    def _accept_risk(self, x: np.ndarray) -> np.ndarray | None:
+        if self.accept_risk is None or self.stay is None:
+            return None
+        mean, scale = self.accept_risk
+        return (self.stay.base(x) - mean) / scale
 
     def _risk(self, x: np.ndarray) -> np.ndarray | None:
         if self.stay is None or self.stay.risk_coef is None:
@@ -481,12 +491,14 @@ def _fit_conversion(
     usage = model._usage(rows_c)
     p_none = _sigmoid(model.stay.base(x))
     accept_base = model.accept.base(x)
+    accept_risk = model._accept_risk(x)
     p_accept = np.empty(len(chosen))
     for code in {actions[i] for i in chosen}:
         mask = np.array([actions[i] == code for i in chosen])
         offer = _Offer(code, kinds[code])
+        risk = None if accept_risk is None else accept_risk[mask]
         delta = _action_logit(
-            model.accept.terms, offer, reason_arr[mask], segments[mask], usage[mask], model.usage, None
+            model.accept.terms, offer, reason_arr[mask], segments[mask], usage[mask], model.usage, risk
         )
         p_accept[mask] = _sigmoid(accept_base[mask] + delta)
     kind_idx = np.array([kind_names.index(kinds[actions[i]]) for i in chosen])
@@ -552,10 +564,16 @@ def _fit_accept(
         return None
     x = model._encode([p[0] for p in usable], [p[1] for p in usable])
     usage = model._usage([p[0] for p in usable])
+    risk = None
+    if "risk" in families and model.stay is not None:
+        raw = model.stay.base(x)
+        model.accept_risk = (float(raw.mean()), float(raw.std() or 1.0))
+        risk = model._accept_risk(x)
     design = _Design(families)
     for i, (row, reason, code, _, follow_up) in enumerate(usable):
         segment = str(row.get("segment") or MISSING)
-        design.add_action(i, code, kinds[code], reason or NO_REASON, segment, usage[i], model.usage, None)
+        r = None if risk is None else float(risk[i])
+        design.add_action(i, code, kinds[code], reason or NO_REASON, segment, usage[i], model.usage, r)
         # A follow-up is made only after a decline: a different population, modelled apart and predicted at 0.
         design.add(i, "follow_up", 1.0 if follow_up else 0.0)
     full = sparse.hstack([sparse.csr_matrix(x), design.matrix(len(y))]).tocsr()
