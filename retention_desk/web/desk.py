@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
 from retention_desk.services.accounts import find_accounts
 from retention_desk.services.desk import open_account
+from retention_desk.web.calls import bp as calls_bp
+from retention_desk.web.calls import new_call_key, wants_fragment
 from retention_desk.web.context import app_settings, db_session
 from retention_desk.web.forms import SearchForm
 from retention_desk.web.risk_words import percent, reason_text
 
 bp = Blueprint("desk", __name__)
+bp.register_blueprint(calls_bp)  # the call flow lives in web/calls.py, under the desk's name (desk.calls.*)
 bp.add_app_template_global(reason_text)
 bp.add_app_template_global(percent)
 
@@ -43,7 +46,7 @@ def search() -> str:
     """Live-search results: the fragment for htmx, the whole page for a reload, a bookmark or Back."""
     query = (request.args.get("q") or "").strip()[:MAX_QUERY]
     results = _search(query)
-    if _wants_fragment():
+    if wants_fragment():
         return render_template("desk/_results.html", q=query, results=results)
     return _search_page(query, results)
 
@@ -52,10 +55,12 @@ def search() -> str:
 @login_required
 def account(account_id: int) -> str:
     """Everything about one account the agent needs during the call, with its churn risk and reasons."""
-    screen = open_account(session=db_session(), settings=app_settings(), account_id=account_id)
+    screen = open_account(
+        session=db_session(), settings=app_settings(), account_id=account_id, agent_id=current_user.id
+    )
     if screen is None:
         abort(404)
-    return render_template("desk/account.html", view=screen.view, screen=screen)
+    return render_template("desk/account.html", view=screen.view, screen=screen, call=None, call_key=new_call_key())
 
 
 def _search(query: str) -> list:
@@ -67,7 +72,3 @@ def _search(query: str) -> list:
 def _search_page(query: str, results: list) -> str:
     form = SearchForm(formdata=None, q=query)
     return render_template("desk/index.html", form=form, q=query, results=results)
-
-
-def _wants_fragment() -> bool:
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"

@@ -57,4 +57,55 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.target && event.target.id === "results") { active = -1; }
   });
+
+  // ---- The call ----------------------------------------------------------------------------------------------
+  // Number keys 1–9 present the nth offer while a call is open and the agent is not typing.
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) { return; }
+    if (!/^[1-9]$/.test(event.key) || !document.querySelector("[data-call-open]")) { return; }
+    var button = document.querySelector('#offers button[data-offer-key="' + event.key + '"]');
+    if (button && !button.disabled) {
+      event.preventDefault();
+      button.click();
+    }
+  });
+
+  // A refused step (422) or a forbidden one (403) comes back with the panel and its message: show it.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    if (status === 422 || status === 403) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  // A lost connection or a server failure: say so plainly. Nothing was stored by the failed click, the page keeps
+  // everything typed, and every step is idempotent, so clicking again is safe.
+  function banner(kind) {
+    var el = document.getElementById("connection-banner");
+    if (!el) { return; }
+    el.textContent = el.getAttribute(kind === "lost" ? "data-lost" : "data-failed");
+    el.hidden = false;
+  }
+  document.addEventListener("htmx:sendError", function () { banner("lost"); });
+  document.addEventListener("htmx:timeout", function () { banner("lost"); });
+  document.addEventListener("htmx:responseError", function () { banner("failed"); });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var el = document.getElementById("connection-banner");
+    if (el && event.detail.successful) { el.hidden = true; }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    if (window.htmx) { window.htmx.config.timeout = 15000; }
+  });
+
+  // Plain forms that must go once (starting a call): the second click of a double click is ignored.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-submit-once")) { return; }
+    if (form.getAttribute("data-submitted")) {
+      event.preventDefault();
+      return;
+    }
+    form.setAttribute("data-submitted", "1");
+  });
 })();
