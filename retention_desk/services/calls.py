@@ -29,6 +29,7 @@ from retention_desk.ml.reasons import Reason
 from retention_desk.offers.eligibility import Verdict, check_offers, facts_from_snapshot, total_cost
 from retention_desk.offers.ranking import Candidate, Decision, rank_offers
 from retention_desk.offers.value import customer_value
+from retention_desk.offers.words import _
 from retention_desk.services.approvals import approved_for
 from retention_desk.services.catalog import OfferSpec, offers_in_database
 from retention_desk.services.offer_scoring import predict_offers
@@ -141,12 +142,12 @@ def start_call(
     existing = _by_key(session, idempotency_key)
     if existing is not None:
         if existing.account_id != account_id:
-            raise CallError("This call key belongs to another account; reload the page to start a new call.")
+            raise CallError(_("This call key belongs to another account; reload the page to start a new call."))
         return existing
     now = now or utcnow()
     snapshot = load_account_snapshot(session, account_id)
     if snapshot is None:
-        raise CallError("There is no such account.")
+        raise CallError(_("There is no such account."))
     call = Call(
         idempotency_key=idempotency_key,
         account_id=account_id,
@@ -183,10 +184,10 @@ def choose_reason(
     if call.cancel_reason == reason and call.ranked:
         return call
     if _presented(session, call_id):
-        raise CallError("Offers have already been made on this call; the reason can no longer change the ranking.")
+        raise CallError(_("Offers have already been made on this call; the reason can no longer change the ranking."))
     snapshot = load_account_snapshot(session, call.account_id)
     if snapshot is None:
-        raise CallError("There is no such account.")
+        raise CallError(_("There is no such account."))
     _rank_into(session, settings, call, snapshot, agent, reason, now or utcnow(), draws)
     session.flush()
     return call
@@ -250,14 +251,16 @@ def present_offer(
         return existing
     item = next((i for i in call.ranked if i.get("offer_code") == offer_code), None)
     if item is None:
-        raise CallError(f"Offer {offer_code} is not permitted on this call.")
+        raise CallError(_("Offer %(code)s is not permitted on this call.", code=offer_code))
     if call.decision_mode == "holdout":
-        raise CallError("This call is in the no-offer hold-out: record the outcome without an offer.")
+        raise CallError(_("This call is in the no-offer hold-out: record the outcome without an offer."))
     if item.get("needs_approval") and not approved_for(session, call_id=call_id, offer_code=offer_code):
-        raise CallError(f"Offer {offer_code} needs a supervisor's approval first.")
+        raise CallError(_("Offer %(code)s needs a supervisor's approval first.", code=offer_code))
     limit = settings.offer_policy.max_offers_per_call
     if len(_presented(session, call_id)) >= limit:
-        raise CallError(f"This call has had its {limit} offers; record the outcome or process the cancellation.")
+        raise CallError(
+            _("This call has had its %(num)s offers; record the outcome or process the cancellation.", num=limit)
+        )
     row = CallOffer(
         call_id=call_id,
         offer_code=offer_code,
@@ -290,14 +293,16 @@ def record_response(
     call = _open_call(session, call_id)
     row = _call_offer(session, call_id, offer_code)
     if row is None:
-        raise CallError(f"Offer {offer_code} has not been presented on this call.")
+        raise CallError(_("Offer %(code)s has not been presented on this call.", code=offer_code))
     answer = ACCEPTED if accepted else DECLINED
     if row.response is not None:
         if row.response == answer:
             return row
-        raise CallError(f"The answer to {offer_code} is already recorded as {row.response}.")
+        raise CallError(
+            _("The answer to %(code)s is already recorded as %(answer)s.", code=offer_code, answer=row.response)
+        )
     if accepted and call.offer_code is not None:
-        raise CallError(f"The caller has already accepted {call.offer_code} on this call.")
+        raise CallError(_("The caller has already accepted %(code)s on this call.", code=call.offer_code))
     now = now or utcnow()
     claimed = session.execute(
         update(CallOffer)
@@ -309,11 +314,13 @@ def record_response(
     if not claimed:  # a concurrent request answered first
         if row.response == answer:
             return row
-        raise CallError(f"The answer to {offer_code} is already recorded as {row.response}.")
+        raise CallError(
+            _("The answer to %(code)s is already recorded as %(answer)s.", code=offer_code, answer=row.response)
+        )
     offer = _offer(session, offer_code)
     if accepted:
         if not reserve_budget(session, offer, budget_month(now.date())):
-            raise CallError(f"This month's budget for {offer_code} is spent; choose another offer.")
+            raise CallError(_("This month's budget for %(code)s is spent; choose another offer.", code=offer_code))
         call.offer_code = offer_code
     session.add(
         OfferHistory(
@@ -336,16 +343,22 @@ def finish_call(
 ) -> Call:
     """The call's outcome; a cancellation is processed on the account at once and undoes an accepted offer."""
     if disposition not in DISPOSITIONS:
-        raise CallError(f"Unknown outcome {disposition!r}; choose one of {', '.join(DISPOSITIONS)}.")
+        raise CallError(
+            _(
+                "Unknown outcome %(outcome)r; choose one of %(known)s.",
+                outcome=disposition,
+                known=", ".join(DISPOSITIONS),
+            )
+        )
     call = session.get(Call, call_id)
     if call is None:
-        raise CallError("There is no such call.")
+        raise CallError(_("There is no such call."))
     if call.disposition is not None:
         if call.disposition == disposition:
             return call
-        raise CallError(f"This call is already closed as {call.disposition}.")
+        raise CallError(_("This call is already closed as %(outcome)s.", outcome=call.disposition))
     if disposition in NEEDS_OFFER and call.offer_code is None:
-        raise CallError("Record the accepted offer before closing the call as saved with an offer.")
+        raise CallError(_("Record the accepted offer before closing the call as saved with an offer."))
     now = now or utcnow()
     if disposition == "cancelled":
         _withdraw_acceptance(session, call, now)
@@ -381,16 +394,16 @@ def _withdraw_acceptance(session: Session, call: Call, now: datetime) -> None:
 
 def _by_key(session: Session, key: str) -> Call | None:
     if not key or len(key) > 64:
-        raise CallError("A call needs a key of 1–64 characters.")
+        raise CallError(_("A call needs a key of 1–64 characters."))
     return session.execute(select(Call).where(Call.idempotency_key == key)).scalar_one_or_none()
 
 
 def _open_call(session: Session, call_id: int) -> Call:
     call = session.get(Call, call_id)
     if call is None:
-        raise CallError("There is no such call.")
+        raise CallError(_("There is no such call."))
     if call.disposition is not None:
-        raise CallError(f"This call is already closed as {call.disposition}.")
+        raise CallError(_("This call is already closed as %(outcome)s.", outcome=call.disposition))
     return call
 
 
@@ -398,7 +411,7 @@ def _reason(session: Session, code: str | None) -> str | None:
     if code is None or code == "":
         return None
     if session.get(CancelReason, code) is None:
-        raise CallError(f"Unknown cancel reason {code!r}.")
+        raise CallError(_("Unknown cancel reason %(code)r.", code=code))
     return code
 
 
@@ -416,4 +429,4 @@ def _offer(session: Session, code: str) -> OfferSpec:
     for offer in offers_in_database(session=session):
         if offer.code == code:
             return offer
-    raise CallError(f"Offer {code} is not in the catalog.")
+    raise CallError(_("Offer %(code)s is not in the catalog.", code=code))

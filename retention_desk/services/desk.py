@@ -18,7 +18,7 @@ from retention_desk.config import Settings
 from retention_desk.ml.registry import serving_model
 from retention_desk.offers.eligibility import check_offers, facts_from_snapshot, total_cost
 from retention_desk.offers.ranking import Decision
-from retention_desk.offers.words import describe_refusal
+from retention_desk.offers.words import _, describe_refusal
 from retention_desk.services.accounts import AccountView, get_account_view
 from retention_desk.services.approvals import APPROVED, ApprovalError, request_approval
 from retention_desk.services.calls import (
@@ -213,7 +213,7 @@ def ask_approval(*, session: Session, settings: Settings, call_id: int, agent_id
     call = _own_open_call(session, call_id, agent_id)
     item = next((i for i in call.ranked if i.get("offer_code") == offer_code), None)
     if item is None:
-        raise CallError(f"Offer {offer_code} is not permitted on this call.")
+        raise CallError(_("Offer %(code)s is not permitted on this call.", code=offer_code))
     try:
         request_approval(
             session, agent=_agent(session, agent_id), account_id=call.account_id, offer_code=offer_code, call_id=call_id
@@ -241,10 +241,10 @@ def offers_not_permitted(
     """The "why not?" list: active catalog offers this caller cannot get now, each with its reasons."""
     call = session.get(Call, call_id)
     if call is None:
-        raise CallError("There is no such call.")
+        raise CallError(_("There is no such call."))
     snapshot = load_account_snapshot(session, call.account_id)
     if snapshot is None:
-        raise CallError("There is no such account.")
+        raise CallError(_("There is no such account."))
     today = (now or utcnow()).date()
     catalog = [o for o in offers_in_database(session=session) if o.active]
     left = budget_left(session, catalog, budget_month(today))
@@ -318,21 +318,21 @@ def _must_screen(session: Session, settings: Settings, call_id: int) -> CallScre
     """The panel after a step, without scoring the account again (the step's response redraws only the panel)."""
     call = session.get(Call, call_id)
     if call is None:
-        raise CallError("There is no such call.")
+        raise CallError(_("There is no such call."))
     return _screen(session, settings, call, None)
 
 
 def _agent(session: Session, agent_id: int) -> User:
     user = get_user(session=session, user_id=agent_id)
     if user is None or not user.active:
-        raise CallError("This desk user is not active.")
+        raise CallError(_("This desk user is not active."))
     return user
 
 
 def _own_call(session: Session, call_id: int, agent_id: int) -> Call:
     call = session.get(Call, call_id)
     if call is None:
-        raise CallError("There is no such call.")
+        raise CallError(_("There is no such call."))
     if call.agent_id not in (None, agent_id) and not can_supervise(_agent(session, agent_id)):
         raise NotYourCall("This call belongs to another agent.")
     return call
@@ -341,5 +341,5 @@ def _own_call(session: Session, call_id: int, agent_id: int) -> Call:
 def _own_open_call(session: Session, call_id: int, agent_id: int) -> Call:
     call = _own_call(session, call_id, agent_id)
     if call.disposition is not None:
-        raise CallError("This call is already closed.")
+        raise CallError(_("This call is already closed."))
     return call
