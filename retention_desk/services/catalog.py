@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from retention_desk.seed_files import seed_file
 from retention_desk.services.audit import record_event
-from retention_desk.storage.tables import CancelReason, Offer
+from retention_desk.storage.tables import CancelReason, Offer, User
 from retention_desk.storage.types import utcnow
 from retention_desk.vocabulary import CONTRACT_TYPES, OFFER_KINDS, SERVICE_KINDS
 
@@ -307,8 +307,15 @@ def load_cancel_reasons(path: Path | None = None) -> list[ReasonSpec]:
 # --- database ---------------------------------------------------------------------------------------------
 
 
-def upsert_offers(*, session: Session, offers: list[OfferSpec], actor_name: str = "seed") -> int:
-    """Insert new offers and update existing ones by code (each change audited); missing offers are left alone."""
+def upsert_offers(
+    *, session: Session, offers: list[OfferSpec], actor_name: str = "seed", actor: User | None = None
+) -> int:
+    """Insert new offers and update existing ones by code (each change audited); missing offers are left alone.
+
+    ``actor``, when given, is the signed-in user the audit rows name (the catalog editor); else ``actor_name``.
+    """
+    if actor is not None:
+        actor_name = actor.username
     existing = {o.code: o for o in session.execute(select(Offer)).scalars()}
     now = utcnow()
     for spec in offers:
@@ -319,6 +326,7 @@ def upsert_offers(*, session: Session, offers: list[OfferSpec], actor_name: str 
             record_event(
                 session=session,
                 action="offer_created",
+                actor=actor,
                 actor_name=actor_name,
                 entity_type="offer",
                 entity_id=spec.code,
@@ -335,6 +343,7 @@ def upsert_offers(*, session: Session, offers: list[OfferSpec], actor_name: str 
         record_event(
             session=session,
             action="offer_updated",
+            actor=actor,
             actor_name=actor_name,
             entity_type="offer",
             entity_id=spec.code,

@@ -1,4 +1,4 @@
-"""Supervisors' pages: the audit log."""
+"""Supervisors' pages: the audit log here; the offer log, catalog editor and approvals in supervise_*.py."""
 
 from __future__ import annotations
 
@@ -35,3 +35,7 @@ def _date_arg(name: str) -> date | None:
         return date.fromisoformat(request.args.get(name) or "")
     except ValueError:
         return None
+
+
+# The console's other pages register their views on this blueprint (imported last: they import ``bp``).
+from retention_desk.web import supervise_approvals, supervise_calls, supervise_catalog  # noqa: E402, F401

@@ -1,0 +1,131 @@
+"""The offer log: every call with filters, sorting and paging done in SQL, a streamed CSV export, one call's record."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Response, abort, render_template, request, stream_with_context
+from flask_babel import gettext as _
+
+from retention_desk.services.offer_log import (
+    CallFilter,
+    OfferLogError,
+    call_log_csv,
+    call_log_page,
+    call_record,
+    log_choices,
+)
+from retention_desk.storage.types import utcnow
+from retention_desk.web.calls import wants_fragment
+from retention_desk.web.context import db_session
+from retention_desk.web.risk_words import PHRASES, percent
+from retention_desk.web.roles import SUPERVISORS, require_role
+from retention_desk.web.supervise import bp
+
+FILTER_ARGS = ("from", "to", "agent", "team", "offer", "reason", "disposition", "band", "sort", "dir")
+
+
+@bp.get("/calls")
+@require_role(*SUPERVISORS)
+def calls() -> str | tuple[str, int]:
+    """The offer log, newest first unless sorted otherwise; the table alone for htmx."""
+    session = db_session()
+    filters, error = _filters()
+    page_no = min(max(request.args.get("page", default=1, type=int) or 1, 1), 100_000)
+    page = None
+    if error is None:
+        try:
+            page = call_log_page(session=session, filters=filters, page=page_no)
+        except OfferLogError as exc:
+            error = str(exc)
+    args = {k: v for k, v in request.args.items() if k in FILTER_ARGS and v}
+    context = {
+        "page": page,
+        "filters": filters,
+        "args": args,
+        "error": error,
+        "choices": log_choices(session=session),
+        "percent": percent,
+    }
+    status = 200 if error is None else 400
+    if wants_fragment():
+        return render_template("supervise/_calls_table.html", **context), status
+    return render_template("supervise/calls.html", **context), status
+
+
+@bp.get("/calls.csv")
+@require_role(*SUPERVISORS)
+def calls_csv() -> Response | tuple[str, int]:
+    """The filtered log as CSV, streamed a chunk at a time so a million calls never sit in memory."""
+    filters, error = _filters()
+    if error is None:
+        try:
+            filters.checked()
+        except OfferLogError as exc:
+            error = str(exc)
+    if error is not None:
+        return error, 400
+    rows = call_log_csv(session=db_session(), filters=filters)
+    name = f"offer-log-{utcnow():%Y%m%d-%H%M%S}.csv"
+    return Response(
+        stream_with_context(rows),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@bp.get("/calls/<int:call_id>")
+@require_role(*SUPERVISORS)
+def call(call_id: int) -> str:
+    """One call exactly as the agent saw it: the ranked list with its figures, the risk and reasons, the outcome."""
+    record = call_record(session=db_session(), call_id=call_id)
+    if record is None:
+        abort(404)
+    return render_template("supervise/call.html", call=record, reason_words=_reason_words, percent=percent)
+
+
+def _filters() -> tuple[CallFilter, str | None]:
+    """The filter from the query string; a value that cannot be parsed is reported, not silently dropped."""
+    args = request.args
+    error = None
+    values: dict[str, object] = {}
+    for name, key in (("date_from", "from"), ("date_to", "to")):
+        text = (args.get(key) or "").strip()
+        if text:
+            try:
+                values[name] = date.fromisoformat(text)
+            except ValueError:
+                error = _("%(value)s is not a date such as 2026-01-31.", value=text[:40])
+    agent = (args.get("agent") or "").strip()
+    if agent:
+        if agent.isdigit() and len(agent) < 10:
+            values["agent_id"] = int(agent)
+        else:
+            error = _("Choose the agent from the list.")
+    for name, key in (
+        ("team", "team"),
+        ("offer_code", "offer"),
+        ("cancel_reason", "reason"),
+        ("disposition", "disposition"),
+        ("risk_band", "band"),
+    ):
+        values[name] = (args.get(key) or "").strip()[:80] or None
+    values["sort"] = args.get("sort") or "started"
+    values["descending"] = args.get("dir", "desc") != "asc"
+    return CallFilter(**values), error  # type: ignore[arg-type]
+
+
+def _reason_words(reason: dict) -> str:
+    """A stored churn reason in the supervisor's words, as the agent read it on the call."""
+    unknown = {"name": str(reason.get("feature", "")).replace("_", " ")}
+    phrase = PHRASES.get(reason.get("code") or "")
+    params = dict(reason.get("params") or {})
+    if "since" in params and isinstance(params["since"], str):
+        try:
+            params["since"] = date.fromisoformat(params["since"][:10])
+        except ValueError:
+            phrase = None
+    try:
+        return phrase(params) if phrase else PHRASES["unknown"](unknown)
+    except (KeyError, TypeError, ValueError):  # a reason logged by an older model with other parameters
+        return PHRASES["unknown"](unknown)
