@@ -204,7 +204,7 @@ class OfferHistory(SQLModel, table=True):
     response: str = Field(max_length=20)  # accepted | declined
     ends_on: date | None = None
     cost: Decimal = _money()
-    call_id: int | None = _fk("calls.id", nullable=True, index=False, ondelete="SET NULL")
+    call_id: int | None = _fk("calls.id", nullable=True, ondelete="SET NULL")  # indexed: dashboards join on it
 
 
 class OfferBudgetMonth(SQLModel, table=True):

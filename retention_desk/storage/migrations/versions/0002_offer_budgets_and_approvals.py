@@ -60,6 +60,8 @@ def upgrade() -> None:
         batch_op.create_index("ix_approval_requests_account_offer", ["account_id", "offer_code"], unique=False)
         batch_op.create_index(batch_op.f("ix_approval_requests_call_id"), ["call_id"], unique=False)
         batch_op.create_index("ix_approval_requests_status_requested", ["status", "requested_at"], unique=False)
+    with op.batch_alter_table("offer_history", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_offer_history_call_id"), ["call_id"], unique=False)
     with op.batch_alter_table("calls", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("offer_model_version", sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True)
@@ -68,6 +70,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("offer_history", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_offer_history_call_id"))
     with op.batch_alter_table("calls", schema=None) as batch_op:
         batch_op.drop_column("customer_value")
         batch_op.drop_column("offer_model_version")
