@@ -54,6 +54,28 @@ def expected_calibration_error(
     return float(total / len(y_arr))
 
 
+def reliability_bins(
+    y: Sequence[int] | np.ndarray, p: Sequence[float] | np.ndarray, bins: int = ECE_BINS
+) -> list[dict[str, float]]:
+    """The ECE's bins, non-empty ones only (lower edge, rows, mean predicted, observed churn): the calibration chart
+    needs them, and a page must not re-score the hold-out to draw it."""
+    y_arr, p_arr = _arrays(y, p)
+    index = np.minimum((p_arr * bins).astype(int), bins - 1)
+    out = []
+    for b in range(bins):
+        mask = index == b
+        if mask.any():
+            out.append(
+                {
+                    "lower": round(b / bins, 6),
+                    "n": int(mask.sum()),
+                    "predicted": round(float(p_arr[mask].mean()), 6),
+                    "observed": round(float(y_arr[mask].mean()), 6),
+                }
+            )
+    return out
+
+
 def top_decile_lift(y: Sequence[int] | np.ndarray, p: Sequence[float] | np.ndarray) -> float:
     """Churn rate among the riskiest 10 % over the overall rate (1.0 = no better than chance)."""
     y_arr, p_arr = _arrays(y, p)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from retention_desk.ml.evaluate import evaluate_probabilities
+from retention_desk.ml.evaluate import evaluate_probabilities, reliability_bins
 from retention_desk.ml.features import Feature
 from retention_desk.ml.fitting import (
     NATIVE_THREADS,
@@ -82,7 +82,10 @@ def train_churn_pipeline(
         estimator=estimator_name(pipeline),
         numeric=numeric,
         categorical=categorical,
-        metrics=evaluate_probabilities(y_arr[hold_idx], p_hold),
+        metrics={
+            **evaluate_probabilities(y_arr[hold_idx], p_hold),
+            "reliability": reliability_bins(y_arr[hold_idx], p_hold),
+        },
         holdout_rows=hold_rows,
         holdout_y=y_arr[hold_idx],
         window_start=min(dated) if dated else None,

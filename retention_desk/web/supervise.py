@@ -38,4 +38,10 @@ def _date_arg(name: str) -> date | None:
 
 
 # The console's other pages register their views on this blueprint (imported last: they import ``bp``).
-from retention_desk.web import supervise_approvals, supervise_calls, supervise_catalog  # noqa: E402, F401
+from retention_desk.web import (  # noqa: E402, F401
+    supervise_approvals,
+    supervise_calls,
+    supervise_catalog,
+    supervise_dashboards,
+    supervise_models,
+)

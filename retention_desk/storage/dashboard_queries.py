@@ -1,0 +1,230 @@
+"""The dashboards' SQL: per-group save figures aggregated in the database, never rows summed in Python.
+
+One inner query turns every finished call in the date range into a row of 0/1 flags and amounts (saved, durable at
+30/60/90 days, accepted, leaked, followed the top recommendation, cost, revenue); the outer query sums them per
+group. Date arithmetic differs between SQLite and PostgreSQL, so it goes through the small ``_Dialect`` helper.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Date, Interval, and_, case, cast, exists, func, literal, not_, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session
+
+from retention_desk.storage.tables import Account, AuditEvent, Bill, Call, CallOffer, OfferHistory
+
+SAVED_DISPOSITIONS = ("saved_with_offer", "saved_without_offer", "downgraded")
+HORIZONS = (30, 60, 90)
+# What a dashboard may be grouped by; "mode" (the decision mode) is for the hold-out comparison.
+GROUPS = ("offer", "reason", "agent", "band", "week", "mode")
+
+
+@dataclass(frozen=True)
+class DashboardQuery:
+    """Calls started in [since, until); outcomes count as known when ``as_of`` is at least N days after the call."""
+
+    since: datetime
+    until: datetime
+    as_of: datetime
+    horizon: int = 90  # the durable-save horizon for revenue retained
+
+
+@dataclass(frozen=True)
+class GroupSums:
+    """Sums over one group's finished calls; ``known``/``durable`` are keyed by horizon in days."""
+
+    key: Any
+    calls: int
+    saves: int
+    known: dict[int, int]
+    durable: dict[int, int]
+    accepted: int
+    leaked: int
+    cost: Decimal
+    revenue: Decimal
+    follow_base: int
+    followed: int
+
+
+class _Dialect:
+    """Date arithmetic on UTC timestamps, written the way each database wants it."""
+
+    def __init__(self, name: str) -> None:
+        self.sqlite = name == "sqlite"
+
+    def day(self, column: Any) -> ColumnElement:
+        if self.sqlite:
+            return func.date(column)
+        return cast(func.timezone("UTC", column), Date)
+
+    def day_plus(self, column: Any, days: int) -> ColumnElement:
+        if self.sqlite:
+            return func.date(column, f"+{int(days)} days")
+        return self.day(column) + int(days)
+
+    def moment_plus(self, column: Any, days: int) -> ColumnElement:
+        if self.sqlite:  # SQLite keeps 'YYYY-MM-DD HH:MM:SS[.ffffff]' text, which compares in time order
+            return func.datetime(column, f"+{int(days)} days")
+        return column + literal(timedelta(days=int(days)), Interval())
+
+    def week(self, column: Any) -> ColumnElement:
+        """The Monday (UTC) of the call's week."""
+        if self.sqlite:
+            return func.strftime("%Y-%m-%d", column, "weekday 0", "-6 days")
+        return cast(func.date_trunc("week", func.timezone("UTC", column)), Date)
+
+
+def _dialect(session: Session) -> _Dialect:
+    return _Dialect(session.get_bind().dialect.name)
+
+
+def _flag(condition: ColumnElement) -> ColumnElement:
+    return case((condition, 1), else_=0)
+
+
+def _churned_within(d: _Dialect, days: int) -> ColumnElement:
+    """The honest-label rule of ``training_data.churn_label_of``: cancelled within the horizon after the call, or a
+    bill due in it and not paid by its end."""
+    end_day = d.day_plus(Call.started_at, days)
+    cancelled = and_(Account.status == "cancelled", Account.status_changed_at <= d.moment_plus(Call.started_at, days))
+    unpaid = exists().where(
+        Bill.account_id == Call.account_id,
+        Bill.due_on >= d.day(Call.started_at),
+        Bill.due_on <= end_day,
+        or_(Bill.paid_on.is_(None), Bill.paid_on > end_day),
+    )
+    return or_(cancelled, unpaid)
+
+
+def _group_key(d: _Dialect, group: str, first_offer: ColumnElement) -> ColumnElement:
+    return {
+        "offer": first_offer,
+        "reason": Call.cancel_reason,
+        "agent": Call.agent_id,
+        "band": Call.risk_band,
+        "week": d.week(Call.started_at),
+        "mode": Call.decision_mode,
+        "all": literal("all"),
+    }[group]
+
+
+def _per_call(session: Session, query: DashboardQuery, group: str) -> Any:
+    """One row per finished call in range: its group key and the 0/1 flags and amounts the outer query sums."""
+    d = _dialect(session)
+    first_offer = (
+        select(CallOffer.offer_code)
+        .where(CallOffer.call_id == Call.id)
+        .order_by(CallOffer.presented_at, CallOffer.id)
+        .limit(1)
+        .correlate(Call)
+        .scalar_subquery()
+    )
+    accepted_value = (
+        select(CallOffer.expected_value)
+        .where(CallOffer.call_id == Call.id, CallOffer.response == "accepted")
+        .limit(1)
+        .correlate(Call)
+        .scalar_subquery()
+    )
+    costs = (
+        select(OfferHistory.call_id.label("call_id"), func.sum(OfferHistory.cost).label("cost"))
+        .where(OfferHistory.response == "accepted", OfferHistory.call_id.is_not(None))
+        .group_by(OfferHistory.call_id)
+        .subquery()
+    )
+    saved = Call.disposition.in_(SAVED_DISPOSITIONS)
+    top_offer = Call.ranked[(0, "offer_code")].as_string()
+    has_list = Call.ranked[(0, "rank")].as_string().is_not(None)
+    follow_base = and_(Call.decision_mode != "holdout", has_list)
+    followed = and_(follow_base, or_(and_(top_offer.is_(None), first_offer.is_(None)), first_offer == top_offer))
+    columns: list[Any] = [
+        _group_key(d, group, first_offer).label("key"),
+        _flag(saved).label("saved"),
+        _flag(and_(Call.offer_code.is_not(None), accepted_value <= 0)).label("leaked"),
+        _flag(Call.offer_code.is_not(None)).label("accepted"),
+        func.coalesce(costs.c.cost, 0).label("cost"),
+        _flag(follow_base).label("follow_base"),
+        _flag(followed).label("followed"),
+    ]
+    for days in HORIZONS:
+        known = Call.started_at <= query.as_of - timedelta(days=days)
+        durable = and_(saved, known, not_(_churned_within(d, days)))
+        columns += [_flag(known).label(f"known_{days}"), _flag(durable).label(f"durable_{days}")]
+        if days == query.horizon:
+            columns.append(case((durable, Account.monthly_charge), else_=0).label("revenue"))
+    return (
+        select(*columns)
+        .select_from(Call)
+        .join(Account, Account.id == Call.account_id)
+        .outerjoin(costs, costs.c.call_id == Call.id)
+        .where(Call.started_at >= query.since, Call.started_at < query.until, Call.disposition.is_not(None))
+        .subquery("per_call")
+    )
+
+
+def group_sums(session: Session, query: DashboardQuery, group: str) -> list[GroupSums]:
+    """The summed figures per group (``GROUPS``, or "all" for one total row), ordered by key."""
+    if group not in (*GROUPS, "all"):
+        raise ValueError(f"cannot group by {group!r}")
+    if query.horizon not in HORIZONS:
+        raise ValueError(f"the horizon must be one of {HORIZONS}")
+    per_call = _per_call(session, query, group)
+    c = per_call.c
+    sums = [
+        func.count().label("calls"),
+        func.coalesce(func.sum(c.saved), 0),
+        func.coalesce(func.sum(c.accepted), 0),
+        func.coalesce(func.sum(c.leaked), 0),
+        func.coalesce(func.sum(c.cost), 0),
+        func.coalesce(func.sum(c.revenue), 0),
+        func.coalesce(func.sum(c.follow_base), 0),
+        func.coalesce(func.sum(c.followed), 0),
+    ]
+    for days in HORIZONS:
+        sums += [func.coalesce(func.sum(c[f"known_{days}"]), 0), func.coalesce(func.sum(c[f"durable_{days}"]), 0)]
+    stmt = select(c.key, *sums).group_by(c.key).order_by(c.key)
+    out = []
+    for row in session.execute(stmt).all():
+        key, calls, saves, accepted, leaked, cost, revenue, base, followed, *by_horizon = row
+        out.append(
+            GroupSums(
+                key=key,
+                calls=int(calls),
+                saves=int(saves),
+                known={days: int(by_horizon[2 * i]) for i, days in enumerate(HORIZONS)},
+                durable={days: int(by_horizon[2 * i + 1]) for i, days in enumerate(HORIZONS)},
+                accepted=int(accepted),
+                leaked=int(leaked),
+                cost=Decimal(str(cost)),
+                revenue=Decimal(str(revenue)),
+                follow_base=int(base),
+                followed=int(followed),
+            )
+        )
+    return out
+
+
+def latest_call_day(session: Session) -> date | None:
+    """The UTC day of the newest call (``ix_calls_started_at``), where the default date range ends."""
+    newest = session.execute(select(func.max(Call.started_at))).scalar_one_or_none()
+    if newest is None:
+        return None
+    if isinstance(newest, str):  # SQLite's max() of the stored text skips the column type
+        newest = datetime.fromisoformat(newest)
+    return newest.date()
+
+
+def model_audit_events(session: Session, *, limit: int = 10) -> list[AuditEvent]:
+    """The newest audit rows about model versions (promotions and roll-backs), newest first."""
+    stmt = (
+        select(AuditEvent)
+        .where(AuditEvent.entity_type == "model_version")
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
