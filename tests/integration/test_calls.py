@@ -81,6 +81,7 @@ def test_a_call_ranks_only_permitted_offers_with_propensities_summing_to_one(wor
             agent=agent,
             idempotency_key=f"k-{account_id}",
             reason="price",
+            draws=EXPLOIT,
         )
         snapshot = load_account_snapshot(session, account_id)
         verdicts = check_offers(
@@ -189,6 +190,7 @@ def test_an_offer_above_the_agent_s_tier_needs_an_approval_first(world) -> None:
             agent=agent,
             idempotency_key=f"approval-{account_id}",
             reason="price",
+            draws=EXPLOIT,  # not a hold-out call, where every offer is refused
         )
         gated = [item["offer_code"] for item in call.ranked if item["needs_approval"]]
         if gated:
