@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
 
 from retention_desk.services.oversight import AuditFilter, audit_log_page
 from retention_desk.web.context import db_session
@@ -27,6 +28,21 @@ def audit() -> str:
     result = audit_log_page(session=db_session(), filters=filters, page=min(max(page, 1), 100_000))
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("supervise/audit.html", page=result, filters=filters, args=args)
+
+
+def date_range_args() -> tuple[dict[str, date], str | None]:
+    """``from`` and ``to`` of the query string as ``date_from`` / ``date_to``, and the message for one that is not a
+    date (reported to the supervisor, not silently dropped)."""
+    values: dict[str, date] = {}
+    error = None
+    for name, key in (("date_from", "from"), ("date_to", "to")):
+        text = (request.args.get(key) or "").strip()
+        if text:
+            try:
+                values[name] = date.fromisoformat(text)
+            except ValueError:
+                error = _("%(value)s is not a date such as 2026-01-31.", value=text[:40])
+    return values, error
 
 
 def _date_arg(name: str) -> date | None:

@@ -20,7 +20,7 @@ from retention_desk.web.calls import wants_fragment
 from retention_desk.web.context import db_session
 from retention_desk.web.risk_words import PHRASES, percent
 from retention_desk.web.roles import SUPERVISORS, require_role
-from retention_desk.web.supervise import bp
+from retention_desk.web.supervise import bp, date_range_args
 
 FILTER_ARGS = ("from", "to", "agent", "team", "offer", "reason", "disposition", "band", "sort", "dir")
 
@@ -87,15 +87,8 @@ def call(call_id: int) -> str:
 def _filters() -> tuple[CallFilter, str | None]:
     """The filter from the query string; a value that cannot be parsed is reported, not silently dropped."""
     args = request.args
-    error = None
-    values: dict[str, object] = {}
-    for name, key in (("date_from", "from"), ("date_to", "to")):
-        text = (args.get(key) or "").strip()
-        if text:
-            try:
-                values[name] = date.fromisoformat(text)
-            except ValueError:
-                error = _("%(value)s is not a date such as 2026-01-31.", value=text[:40])
+    dates, error = date_range_args()
+    values: dict[str, object] = dict(dates)
     agent = (args.get("agent") or "").strip()
     if agent:
         if agent.isdigit() and len(agent) < 10:

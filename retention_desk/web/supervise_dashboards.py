@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -21,7 +19,7 @@ from retention_desk.web.charts import Bar, Series, bar_chart, line_chart
 from retention_desk.web.context import db_session
 from retention_desk.web.risk_words import percent
 from retention_desk.web.roles import SUPERVISORS, require_role
-from retention_desk.web.supervise import bp
+from retention_desk.web.supervise import bp, date_range_args
 
 MAX_BARS = 25
 
@@ -65,15 +63,8 @@ def group_names() -> dict[str, str]:
 def _filters() -> tuple[DashboardFilter, str | None]:
     """The dashboard's settings from the query string; a value that cannot be parsed is reported."""
     args = request.args
-    error = None
-    values: dict[str, object] = {}
-    for name, key in (("date_from", "from"), ("date_to", "to")):
-        text = (args.get(key) or "").strip()
-        if text:
-            try:
-                values[name] = date.fromisoformat(text)
-            except ValueError:
-                error = _("%(value)s is not a date such as 2026-01-31.", value=text[:40])
+    dates, error = date_range_args()
+    values: dict[str, object] = dict(dates)
     values["group"] = (args.get("group") or "week").strip()[:20]
     horizon = (args.get("horizon") or "90").strip()
     if horizon.isdigit() and len(horizon) < 4:
