@@ -59,6 +59,22 @@ class OfferChoice:
     offer_model_version: str | None  # None: the catalog's prior acceptance rates
 
 
+def offer_verdicts(
+    *,
+    session: Session,
+    snapshot: AccountSnapshot,
+    agent_tier: int,
+    today: date,
+    offers: Sequence[OfferSpec] | None = None,
+) -> tuple[list[OfferSpec], list[Verdict]]:
+    """Every active catalog offer and whether this agent may make it to this caller today (with this month's
+    budgets): what the ranking starts from and what "why not?" shows."""
+    catalog = [o for o in (offers if offers is not None else offers_in_database(session=session)) if o.active]
+    left = budget_left(session, catalog, budget_month(today))
+    facts = facts_from_snapshot(snapshot, today)
+    return catalog, check_offers(catalog, facts, today=today, agent_tier=agent_tier, budget_left=left)
+
+
 def offers_for_call(
     *,
     session: Session,
@@ -72,10 +88,9 @@ def offers_for_call(
     offers: Sequence[OfferSpec] | None = None,
 ) -> OfferChoice:
     """Rank the offers this agent may make to this caller; not-permitted offers never reach the ranking."""
-    catalog = [o for o in (offers if offers is not None else offers_in_database(session=session)) if o.active]
-    facts = facts_from_snapshot(snapshot, now.date())
-    left = budget_left(session, catalog, budget_month(now.date()))
-    verdicts = check_offers(catalog, facts, today=now.date(), agent_tier=agent_tier, budget_left=left)
+    catalog, verdicts = offer_verdicts(
+        session=session, snapshot=snapshot, agent_tier=agent_tier, today=now.date(), offers=offers
+    )
     permitted = [(o, v) for o, v in zip(catalog, verdicts, strict=True) if v.permitted]
     if risk is None:
         screen = score_screen(session=session, settings=settings, account_id=snapshot.account_id, as_of=now)

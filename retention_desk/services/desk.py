@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from retention_desk.config import Settings
 from retention_desk.ml.registry import serving_model
-from retention_desk.offers.eligibility import check_offers, facts_from_snapshot, total_cost
+from retention_desk.offers.eligibility import total_cost
 from retention_desk.offers.ranking import Decision
 from retention_desk.offers.words import _, describe_refusal
 from retention_desk.services.accounts import AccountView, get_account_view
@@ -25,6 +25,7 @@ from retention_desk.services.calls import (
     CallError,
     choose_reason,
     finish_call,
+    offer_verdicts,
     present_offer,
     process_cancellation,
     record_response,
@@ -34,7 +35,6 @@ from retention_desk.services.calls import (
 from retention_desk.services.catalog import offers_in_database
 from retention_desk.services.scoring import ModelStatus, RiskScore, score_screen, status_of
 from retention_desk.services.users import can_supervise, get_user
-from retention_desk.storage.budgets import budget_left, budget_month
 from retention_desk.storage.tables import Account, ApprovalRequest, Call, CallOffer, CancelReason, User
 from retention_desk.storage.training_data import load_account_snapshot
 from retention_desk.storage.types import utcnow
@@ -245,12 +245,9 @@ def offers_not_permitted(
     snapshot = load_account_snapshot(session, call.account_id)
     if snapshot is None:
         raise CallError(_("There is no such account."))
-    today = (now or utcnow()).date()
-    catalog = [o for o in offers_in_database(session=session) if o.active]
-    left = budget_left(session, catalog, budget_month(today))
     tier = _agent(session, call.agent_id or agent_id).authority_tier
-    verdicts = check_offers(
-        catalog, facts_from_snapshot(snapshot, today), today=today, agent_tier=tier, budget_left=left
+    catalog, verdicts = offer_verdicts(
+        session=session, snapshot=snapshot, agent_tier=tier, today=(now or utcnow()).date()
     )
     return [
         NotPermitted(o.code, o.name, [describe_refusal(r) for r in v.refusals])

@@ -35,7 +35,8 @@ import shutil
 import sqlite3
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -259,45 +260,40 @@ class _Run:
     label_horizon_days: int
 
 
-class _scratch_copy:  # noqa: N801  (used as a context manager)
-    """A copy of the database and an empty model folder, removed afterwards."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.folder = Path(tempfile.mkdtemp(prefix="retention-desk-sim-"))
-        self.pg_name: str | None = None
-
-    def __enter__(self) -> Settings:
-        url = self.settings.database_url
-        if self.settings.is_sqlite:
-            source = make_url(url).database
+@contextmanager
+def _scratch_copy(settings: Settings) -> Iterator[Settings]:
+    """Settings for a copy of the database and an empty model folder, both removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="retention-desk-sim-"))
+    pg_name: str | None = None
+    try:
+        if settings.is_sqlite:
+            source = make_url(settings.database_url).database
             if not source or source == ":memory:":
                 raise SimulationError("The simulator needs a database file, not an in-memory database.")
-            target = self.folder / "simulation.sqlite3"
+            target = folder / "simulation.sqlite3"
             with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
                 src.backup(dst)
             copy_url = f"sqlite:///{target}"
         else:
-            parsed = make_url(url)
+            parsed = make_url(settings.database_url)
             name = f"{parsed.database}_sim_{random.getrandbits(32):08x}"
             dispose_engines()  # our own idle connections to the source would block the copy
             try:
-                _admin(url, f'CREATE DATABASE "{name}" TEMPLATE "{parsed.database}"')
+                _admin(settings.database_url, f'CREATE DATABASE "{name}" TEMPLATE "{parsed.database}"')
             except Exception as exc:  # noqa: BLE001  (the server's reason goes to the operator)
                 first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
                 raise SimulationError(
                     "Could not copy the database for the simulation (PostgreSQL copies only a database nobody "
                     f"else is connected to; stop the app or use --in-place on a scratch database): {first}"
                 ) from None
-            self.pg_name = name
+            pg_name = name
             copy_url = parsed.set(database=name).render_as_string(hide_password=False)
-        return replace(self.settings, database_url=copy_url, model_dir=self.folder / "models")
-
-    def __exit__(self, *exc: object) -> None:
+        yield replace(settings, database_url=copy_url, model_dir=folder / "models")
+    finally:
         dispose_engines()
-        if self.pg_name:
-            _admin(self.settings.database_url, f'DROP DATABASE IF EXISTS "{self.pg_name}"')
-        shutil.rmtree(self.folder, ignore_errors=True)
+        if pg_name:
+            _admin(settings.database_url, f'DROP DATABASE IF EXISTS "{pg_name}"')
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _admin(url: str, statement: str) -> None:

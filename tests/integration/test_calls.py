@@ -53,18 +53,26 @@ def _active_accounts(session: Session, limit: int = 200) -> list[int]:
     return list(rows.scalars())
 
 
+def _start(
+    session: Session, settings: Settings, account_id: int, key: str, *, agent=None, draws=EXPLOIT, **kwargs
+) -> Call:
+    """A price call on this account; by default the policy's own choice (no exploration, no hold-out)."""
+    kwargs.setdefault("reason", "price")
+    return start_call(
+        session=session,
+        settings=settings,
+        account_id=account_id,
+        agent=agent,
+        idempotency_key=key,
+        draws=draws,
+        **kwargs,
+    )
+
+
 def _call_with_offers(session: Session, settings: Settings, n: int = 2, agent: str = "agent") -> Call:
     user = get_user_by_username(session=session, username=agent)
     for account_id in _active_accounts(session):
-        call = start_call(
-            session=session,
-            settings=settings,
-            account_id=account_id,
-            agent=user,
-            idempotency_key=f"test-{account_id}",
-            reason="price",
-            draws=EXPLOIT,
-        )
+        call = _start(session, settings, account_id, f"test-{account_id}", agent=user)
         if len(suggested_offers(call, settings)) >= n:
             return call
     raise AssertionError("no account in the test world has enough offers worth making")
@@ -74,15 +82,7 @@ def test_a_call_ranks_only_permitted_offers_with_propensities_summing_to_one(wor
     session, settings = world
     agent = get_user_by_username(session=session, username="agent")
     for account_id in _active_accounts(session, limit=40):
-        call = start_call(
-            session=session,
-            settings=settings,
-            account_id=account_id,
-            agent=agent,
-            idempotency_key=f"k-{account_id}",
-            reason="price",
-            draws=EXPLOIT,
-        )
+        call = _start(session, settings, account_id, f"k-{account_id}", agent=agent)
         snapshot = load_account_snapshot(session, account_id)
         verdicts = check_offers(
             [o for o in offers_in_database(session=session) if o.active],
@@ -163,15 +163,7 @@ def test_cancellation_is_one_step_at_any_moment_and_undoes_an_accepted_offer(wor
 def test_a_hold_out_call_gets_no_offer(world) -> None:
     session, settings = world
     account_id = _active_accounts(session, limit=1)[0]
-    call = start_call(
-        session=session,
-        settings=settings,
-        account_id=account_id,
-        agent=None,
-        idempotency_key="holdout",
-        reason="price",
-        draws=(0.0, 0.0),
-    )
+    call = _start(session, settings, account_id, "holdout", draws=(0.0, 0.0))
     assert call.decision_mode == "holdout" and suggested_offers(call, settings) == []
     code = next(item["offer_code"] for item in call.ranked if item["offer_code"])
     with pytest.raises(CallError, match="hold-out"):
@@ -183,15 +175,7 @@ def test_an_offer_above_the_agent_s_tier_needs_an_approval_first(world) -> None:
     agent = get_user_by_username(session=session, username="agent")
     supervisor = get_user_by_username(session=session, username="supervisor")
     for account_id in _active_accounts(session):
-        call = start_call(
-            session=session,
-            settings=settings,
-            account_id=account_id,
-            agent=agent,
-            idempotency_key=f"approval-{account_id}",
-            reason="price",
-            draws=EXPLOIT,  # not a hold-out call, where every offer is refused
-        )
+        call = _start(session, settings, account_id, f"approval-{account_id}", agent=agent)
         gated = [item["offer_code"] for item in call.ranked if item["needs_approval"]]
         if gated:
             break
@@ -236,12 +220,12 @@ def test_no_call_ever_exceeds_the_offer_limit_nor_shows_a_non_permitted_offer(
     accounts = _active_accounts(session)
     account_id = accounts[account_pick % len(accounts)]
     with session.begin_nested() as example:
-        call = start_call(
-            session=session,
-            settings=settings,
-            account_id=account_id,
-            agent=None,
-            idempotency_key=f"prop-{account_id}-{limit}-{len(attempts)}",
+        key = f"prop-{account_id}-{limit}-{len(attempts)}"
+        call = _start(
+            session,
+            settings,
+            account_id,
+            key,
             reason="competitor_offer",
             draws=draws,
             now=utcnow() + timedelta(seconds=1),
