@@ -116,14 +116,11 @@ def supervisor_dashboard(*, session: Session, filters: DashboardFilter, as_of: d
         since=_day_start(date_from), until=_day_start(date_to + timedelta(days=1)), as_of=as_of, horizon=filters.horizon
     )
     labels = _labels(session, filters.group)
-    rows = [_figures(s, filters.group, labels, filters.horizon) for s in q.group_sums(session, query, filters.group)]
-    if filters.group == "week":
-        weekly = rows
-    else:
-        weekly = [_figures(s, "week", {}, filters.horizon) for s in q.group_sums(session, query, "week")]
-    totals = q.group_sums(session, query, "all")
-    total = _figures(totals[0], "all", {}, filters.horizon) if totals else _empty()
-    modes = {s.key: s for s in q.group_sums(session, query, "mode")}
+    sums = q.group_sums(session, query, (filters.group, "week", "all", "mode"))
+    rows = [_figures(s, filters.group, labels, filters.horizon) for s in sums[filters.group]]
+    weekly = rows if filters.group == "week" else [_figures(s, "week", {}, filters.horizon) for s in sums["week"]]
+    total = _figures(sums["all"][0], "all", {}, filters.horizon) if sums["all"] else _empty()
+    modes = {s.key: s for s in sums["mode"]}
     return Dashboard(
         date_from=date_from,
         date_to=date_to,

@@ -1,19 +1,22 @@
 """The dashboards' SQL: per-group save figures aggregated in the database, never rows summed in Python.
 
-One inner query turns every finished call in the date range into a row of 0/1 flags and amounts (saved, durable at
-30/60/90 days, accepted, leaked, followed the top recommendation, cost, revenue); the outer query sums them per
-group. Date arithmetic differs between SQLite and PostgreSQL, so it goes through the small ``_Dialect`` helper.
+A common table expression turns every finished call in the date range into a row of 0/1 flags and amounts (saved,
+durable at 30/60/90 days, accepted, leaked, followed the top recommendation, cost, revenue); one statement sums
+them per key of every grouping the page shows. Date arithmetic differs between SQLite and PostgreSQL, so it goes
+through the small ``_Dialect`` helper.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, Interval, and_, case, cast, exists, func, literal, not_, or_, select
+from sqlalchemy import Date, Interval, and_, case, cast, exists, func, literal, not_, null, or_, select, text, union_all
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.sqltypes import NullType
 from sqlmodel import Session
 
 from retention_desk.storage.tables import Account, AuditEvent, Bill, Call, CallOffer, OfferHistory
@@ -109,12 +112,16 @@ def _group_key(d: _Dialect, group: str, first_offer: ColumnElement) -> ColumnEle
         "band": Call.risk_band,
         "week": d.week(Call.started_at),
         "mode": Call.decision_mode,
-        "all": literal("all"),
     }[group]
 
 
-def _per_call(session: Session, query: DashboardQuery, group: str) -> Any:
-    """One row per finished call in range: its group key and the 0/1 flags and amounts the outer query sums."""
+def _per_call(session: Session, query: DashboardQuery, groups: Sequence[str]) -> Any:
+    """One row per finished call in range: a key per grouping and the 0/1 flags and amounts the groupings sum.
+
+    Every looked-up figure is a correlated sub-query on an indexed column (``call_offers.call_id``,
+    ``offer_history.call_id``, ``bills (account_id, period_start)``), and the ranked list's JSON is read here once,
+    so the rows the groupings aggregate are narrow.
+    """
     d = _dialect(session)
     first_offer = (
         select(CallOffer.offer_code)
@@ -131,23 +138,23 @@ def _per_call(session: Session, query: DashboardQuery, group: str) -> Any:
         .correlate(Call)
         .scalar_subquery()
     )
-    costs = (
-        select(OfferHistory.call_id.label("call_id"), func.sum(OfferHistory.cost).label("cost"))
-        .where(OfferHistory.response == "accepted", OfferHistory.call_id.is_not(None))
-        .group_by(OfferHistory.call_id)
-        .subquery()
+    cost = (
+        select(func.sum(OfferHistory.cost))
+        .where(OfferHistory.call_id == Call.id, OfferHistory.response == "accepted")
+        .correlate(Call)
+        .scalar_subquery()
     )
     saved = Call.disposition.in_(SAVED_DISPOSITIONS)
     top_offer = Call.ranked[(0, "offer_code")].as_string()
     has_list = Call.ranked[(0, "rank")].as_string().is_not(None)
     follow_base = and_(Call.decision_mode != "holdout", has_list)
     followed = and_(follow_base, or_(and_(top_offer.is_(None), first_offer.is_(None)), first_offer == top_offer))
-    columns: list[Any] = [
-        _group_key(d, group, first_offer).label("key"),
+    columns: list[Any] = [_group_key(d, group, first_offer).label(f"key_{group}") for group in groups]
+    columns += [
         _flag(saved).label("saved"),
         _flag(and_(Call.offer_code.is_not(None), accepted_value <= 0)).label("leaked"),
         _flag(Call.offer_code.is_not(None)).label("accepted"),
-        func.coalesce(costs.c.cost, 0).label("cost"),
+        func.coalesce(cost, 0).label("cost"),
         _flag(follow_base).label("follow_base"),
         _flag(followed).label("followed"),
     ]
@@ -161,19 +168,25 @@ def _per_call(session: Session, query: DashboardQuery, group: str) -> Any:
         select(*columns)
         .select_from(Call)
         .join(Account, Account.id == Call.account_id)
-        .outerjoin(costs, costs.c.call_id == Call.id)
         .where(Call.started_at >= query.since, Call.started_at < query.until, Call.disposition.is_not(None))
-        .subquery("per_call")
+        .cte("per_call")
     )
 
 
-def group_sums(session: Session, query: DashboardQuery, group: str) -> list[GroupSums]:
-    """The summed figures per group (``GROUPS``, or "all" for one total row), ordered by key."""
-    if group not in (*GROUPS, "all"):
-        raise ValueError(f"cannot group by {group!r}")
+def group_sums(session: Session, query: DashboardQuery, groups: Sequence[str]) -> dict[str, list[GroupSums]]:
+    """The summed figures per key of each grouping (``GROUPS``, or "all" for one total row), keys in order.
+
+    One statement for all groupings: the per-call rows are computed once (a common table expression each grouping
+    reads; PostgreSQL materialises one that is read more than once) and each grouping is a ``GROUP BY`` over them,
+    joined with ``UNION ALL``. Each grouping's key keeps its own column, so keys keep their types.
+    """
+    unknown = [g for g in groups if g not in (*GROUPS, "all")]
+    if unknown or not groups:
+        raise ValueError(f"cannot group by {unknown or groups!r}")
     if query.horizon not in HORIZONS:
         raise ValueError(f"the horizon must be one of {HORIZONS}")
-    per_call = _per_call(session, query, group)
+    keyed = [g for g in dict.fromkeys(groups) if g != "all"]
+    per_call = _per_call(session, query, keyed)
     c = per_call.c
     sums = [
         func.count().label("calls"),
@@ -187,26 +200,47 @@ def group_sums(session: Session, query: DashboardQuery, group: str) -> list[Grou
     ]
     for days in HORIZONS:
         sums += [func.coalesce(func.sum(c[f"known_{days}"]), 0), func.coalesce(func.sum(c[f"durable_{days}"]), 0)]
-    stmt = select(c.key, *sums).group_by(c.key).order_by(c.key)
-    out = []
-    for row in session.execute(stmt).all():
-        key, calls, saves, accepted, leaked, cost, revenue, base, followed, *by_horizon = row
-        out.append(
-            GroupSums(
-                key=key,
-                calls=int(calls),
-                saves=int(saves),
-                known={days: int(by_horizon[2 * i]) for i, days in enumerate(HORIZONS)},
-                durable={days: int(by_horizon[2 * i + 1]) for i, days in enumerate(HORIZONS)},
-                accepted=int(accepted),
-                leaked=int(leaked),
-                cost=Decimal(str(cost)),
-                revenue=Decimal(str(revenue)),
-                follow_base=int(base),
-                followed=int(followed),
-            )
-        )
+    parts = []
+    for group in dict.fromkeys(groups):
+        keys = [c[f"key_{g}"] if g == group else _null_like(c[f"key_{g}"]) for g in keyed]
+        part = select(literal(group).label("grouping"), *keys, *sums).select_from(per_call)
+        parts.append(part.group_by(c[f"key_{group}"]) if group != "all" else part)
+    statement = parts[0] if len(parts) == 1 else union_all(*parts)
+    if not _dialect(session).sqlite:
+        # Compiling these expressions costs PostgreSQL more than it saves on a few hundred thousand rows
+        # (about a second of three on the benchmark's 90 days of a million calls; docs/supervisor.md).
+        session.execute(text("SET LOCAL jit = off"))
+    out: dict[str, list[GroupSums]] = {g: [] for g in groups}
+    for row in session.execute(statement).all():
+        grouping, *rest = row
+        keys, figures = rest[: len(keyed)], rest[len(keyed) :]
+        key = keys[keyed.index(grouping)] if grouping != "all" else "all"
+        out[grouping].append(_sums(key, figures))
+    for sums_of_group in out.values():
+        sums_of_group.sort(key=lambda s: (s.key is None, s.key))
     return out
+
+
+def _null_like(column: Any) -> ColumnElement:
+    """NULL of the column's type, where the type is known (a UNION's branches must agree on PostgreSQL)."""
+    return null() if isinstance(column.type, NullType) else cast(null(), column.type)
+
+
+def _sums(key: Any, figures: Sequence[Any]) -> GroupSums:
+    calls, saves, accepted, leaked, cost, revenue, base, followed, *by_horizon = figures
+    return GroupSums(
+        key=key,
+        calls=int(calls),
+        saves=int(saves),
+        known={days: int(by_horizon[2 * i]) for i, days in enumerate(HORIZONS)},
+        durable={days: int(by_horizon[2 * i + 1]) for i, days in enumerate(HORIZONS)},
+        accepted=int(accepted),
+        leaked=int(leaked),
+        cost=Decimal(str(cost)),
+        revenue=Decimal(str(revenue)),
+        follow_base=int(base),
+        followed=int(followed),
+    )
 
 
 def latest_call_day(session: Session) -> date | None:
