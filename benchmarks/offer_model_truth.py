@@ -75,22 +75,19 @@ def main() -> None:
 
     print(f"{len(decisions):,} labelled decisions, {len(presentations):,} presentations; {len(contexts):,} callers")
     print(f"oracle's first offer: {oracle / len(contexts):,.0f} per caller (true expected incremental value)")
+    base = frozenset({"kind", "offer", "kind_reason"})
     variants = {
         "catalog priors": prior_offer_model(),
         "direct: P(stay) regression, weighted": fit(estimator="direct"),
         "direct, unweighted": fit(estimator="direct", weighted=False),
-        "conversion (chosen)": fit(),
-        "conversion, unweighted": fit(weighted=False),
+        "conversion": fit(estimator="conversion"),
+        "mixture (chosen)": fit(),
+        "mixture, C=1": fit(accept_c=1.0),
+        "mixture, C=10": fit(accept_c=10.0),
+        "mixture + segment, usage": fit(accept_terms=base | {"segment", "usage"}),
+        "conversion, unweighted": fit(estimator="conversion", weighted=False),
+        "conversion + segment, usage": fit(estimator="conversion", accept_terms=base | {"segment", "usage"}),
     }
-    base = frozenset({"kind", "offer", "kind_reason"})
-    for label, terms in (
-        ("+ segment", base | {"segment"}),
-        ("+ segment, usage", base | {"segment", "usage"}),
-        ("+ risk", base | {"risk"}),
-        ("+ risk, segment, usage", base | {"risk", "segment", "usage"}),
-    ):
-        for c in (0.3, 1.0):
-            variants[f"conversion, acceptance {label}, C={c}"] = fit(accept_terms=terms, accept_c=c)
     for name, model in variants.items():
         got = _first_offer_value(model, contexts, world, costs, settings)
         print(f"  {name:<40} {got / len(contexts):>7,.0f} per caller = {got / oracle:6.1%} of the oracle's")

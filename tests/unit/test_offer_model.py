@@ -172,3 +172,61 @@ def test_stay_weights_are_clipped_and_average_one():
 def test_rows_reasons_and_risks_of_different_lengths_are_refused():
     with pytest.raises(ValueError):
         prior_offer_model().predict([{}, {}], ["price"], [A])
+
+
+GIFT = Spec("CHANNEL_FREE", "premium_channel", 0.4)
+SAVER = Spec("CHANNEL_DEAL", "premium_channel", 0.3)
+
+
+def _gifts_and_savers(n: int = 8000, seed: int = 11):
+    """Truth: long-standing callers mostly stay anyway (s = 0.8), new ones mostly leave (s = 0.2). Would-be stayers
+    take GIFT 70% of the time and SAVER 20%; would-be leavers accept GIFT 5% and SAVER 45%, and a leaver who
+    accepts stays. Both offers are one kind, so their acceptance rates alone cannot tell them apart."""
+    rng = random.Random(seed)
+    accept = {GIFT.code: (0.7, 0.05), SAVER.code: (0.2, 0.45)}  # (would stay, would leave)
+    rows, reasons, actions, stayed, presentations = [], [], [], [], []
+    for _ in range(n):
+        row = _row(rng)
+        stays_anyway = rng.random() < (0.8 if row["tenure_months"] > 30 else 0.2)
+        action = rng.choice([None, GIFT.code, SAVER.code])
+        yes = action is not None and rng.random() < accept[action][0 if stays_anyway else 1]
+        if action is not None:
+            presentations.append((row, "price", action, yes, False))
+        rows.append(row)
+        reasons.append("price")
+        actions.append(action)
+        stayed.append(stays_anyway or yes)
+    return rows, reasons, actions, [1 / 3] * n, stayed, presentations
+
+
+def test_the_mixture_tells_an_offer_loyal_callers_take_as_a_gift_from_one_that_keeps_leavers():
+    rows, reasons, actions, props, stayed, presentations = _gifts_and_savers()
+    kinds = {GIFT.code: GIFT.kind, SAVER.code: SAVER.kind}
+
+    def fit(estimator: str) -> OfferResponseModel:
+        return fit_offer_model(
+            rows=rows,
+            reasons=reasons,
+            actions=actions,
+            propensities=props,
+            stayed=stayed,
+            kinds=kinds,
+            presentations=presentations,
+            options=FitOptions(estimator=estimator),
+        )
+
+    probe = [_row(random.Random(i)) for i in range(400)]
+    new = [r for r in probe if r["tenure_months"] <= 30]
+    mixture = fit("mixture")
+    p_none, p_stay, p_accept = mixture.predict_arrays(new, ["price"] * len(new), [GIFT, SAVER])
+    gain = (p_stay - p_none[:, None]).mean(axis=0)
+    assert gain[0] == pytest.approx(0.8 * 0.05, abs=0.04)  # (1 − s) × P(accept | would leave)
+    assert gain[1] == pytest.approx(0.8 * 0.45, abs=0.06)
+    # (the stay part is linear in tenure, the truth a step at 30 months: P(stay | none) is a little off here)
+    assert p_accept.mean(axis=0) == pytest.approx([0.2 * 0.7 + 0.8 * 0.05, 0.2 * 0.2 + 0.8 * 0.45], abs=0.07)
+    assert mixture.info["gift"] is not None
+    # Acceptance alone says GIFT is as good a saver as SAVER overall; the conversion estimator, which scales one
+    # acceptance rate per kind, misses most of the gap between them.
+    _, c_stay, _ = fit("conversion").predict_arrays(new, ["price"] * len(new), [GIFT, SAVER])
+    c_gain = (c_stay - p_none[:, None]).mean(axis=0)
+    assert (gain[1] - gain[0]) > 2 * (c_gain[1] - c_gain[0])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from retention_desk.ml.policy_value import estimate_policy_value
+from retention_desk.ml.policy_value import estimate_policy_value, snips_difference
 
 # Three actions; the mean reward of each depends on a binary context.
 MEANS = np.array([[0.2, 0.3, 0.5], [0.8, 0.1, 0.4]])  # context × action
@@ -78,3 +78,23 @@ def test_a_perfect_reward_model_makes_dr_exact_up_to_noise_and_tighter_than_snip
 def test_bad_inputs_are_refused_with_a_clear_error(rewards, logged, target):
     with pytest.raises(ValueError):
         estimate_policy_value(rewards, logged, target)
+
+
+def test_the_paired_difference_covers_the_true_gap_and_is_narrower_than_two_separate_intervals():
+    other = np.array([2, 0])  # differs from TARGET only in context 0; true value 0.5 × 0.5 + 0.5 × 0.8 = 0.65
+    covered = 0
+    for seed in range(40):
+        context, action, reward, mu, pi = _logged(seed, n=1500)
+        pi_other = (other[context] == action).astype(float)
+        difference, low, high = snips_difference(reward, mu, pi_other, pi)
+        covered += low <= 0.65 - TRUE_VALUE <= high
+        a, b = estimate_policy_value(reward, mu, pi_other), estimate_policy_value(reward, mu, pi)
+        separate = (a.ci_high - a.ci_low) / 2 + (b.ci_high - b.ci_low) / 2
+        assert high - low < 2 * separate
+        assert difference == pytest.approx(a.snips - b.snips)
+    assert covered >= 34
+
+
+def test_a_policy_against_itself_differs_by_exactly_nothing():
+    _, _, reward, mu, pi = _logged(seed=5)
+    assert snips_difference(reward, mu, pi, pi) == (0.0, 0.0, 0.0)
