@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from retention_desk.offers.words import _
 from retention_desk.services.approvals import ApprovalError, decide
 from retention_desk.services.users import get_user
 from retention_desk.storage import supervisor_queries as q
@@ -56,5 +57,5 @@ def decide_request(
     """Approve or deny on behalf of the signed-in user; ApprovalError says why not (e.g. already decided)."""
     approver = get_user(session=session, user_id=approver_id)
     if approver is None:
-        raise ApprovalError("Only an active user may decide on a request.")
+        raise ApprovalError(_("Only an active user may decide on a request."))
     return decide(session, approver=approver, request_id=request_id, approve=approve, note=note)

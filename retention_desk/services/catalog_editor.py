@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from retention_desk.offers.words import _
 from retention_desk.services.audit import record_event
 from retention_desk.services.catalog import (
     LIST_RULES,
@@ -146,7 +147,7 @@ def create_offer(*, session: Session, spec: OfferSpec, actor_id: int) -> Offer:
     """Add a new offer (audited); a code already in the catalog is refused."""
     actor = _actor(session, actor_id)
     if q.offer_row(session, spec.code) is not None:
-        raise OfferEditError(f"offer {spec.code}: field 'code' is already used by another offer", "code")
+        raise OfferEditError(_("offer %(code)s: field 'code' is already used by another offer", code=spec.code), "code")
     upsert_offers(session=session, offers=[spec], actor=actor)
     return q.offer_row(session, spec.code)  # type: ignore[return-value]
 
@@ -159,9 +160,11 @@ def update_offer(*, session: Session, spec: OfferSpec, actor_id: int, seen_versi
     actor = _actor(session, actor_id)
     row = q.offer_row(session, spec.code)
     if row is None:
-        raise OfferEditError(f"There is no offer {spec.code} in the catalog.")
+        raise OfferEditError(_("There is no offer %(code)s in the catalog.", code=spec.code))
     if seen_version and seen_version != version_of(row):
-        raise OfferEditError(f"offer {spec.code}: someone else saved it after you opened it; reload and try again")
+        raise OfferEditError(
+            _("offer %(code)s: someone else saved it after you opened it; reload and try again", code=spec.code)
+        )
     was_retired = row.retired_at
     upsert_offers(session=session, offers=[spec], actor=actor)
     if spec.active and was_retired is not None:
@@ -184,9 +187,9 @@ def retire_offer(*, session: Session, code: str, actor_id: int, now: datetime | 
     actor = _actor(session, actor_id)
     row = q.offer_row(session, code)
     if row is None:
-        raise OfferEditError(f"There is no offer {code} in the catalog.")
+        raise OfferEditError(_("There is no offer %(code)s in the catalog.", code=code))
     if row.retired_at is not None:
-        raise OfferEditError(f"Offer {code} is already retired.")
+        raise OfferEditError(_("Offer %(code)s is already retired.", code=code))
     now = now or utcnow()
     before = {"active": row.active, "retired_at": None}
     row.active, row.retired_at, row.updated_at = False, now, now
@@ -207,7 +210,7 @@ def _actor(session: Session, actor_id: int) -> User:
     """The signed-in user the audit row names; a user who no longer exists may not change the catalog."""
     actor = get_user(session=session, user_id=actor_id)
     if actor is None or not actor.active:
-        raise OfferEditError("Only an active user may change the catalog.")
+        raise OfferEditError(_("Only an active user may change the catalog."))
     return actor
 
 
@@ -226,16 +229,16 @@ def _whole(text: str, name: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise OfferEditError(f"field '{name}' must be a whole number", name) from None
+        raise OfferEditError(_("field '%(name)s' must be a whole number", name=name), name) from None
 
 
 def _number(text: str, name: str) -> int | float:
     try:
         value = Decimal(text.replace(" ", "").replace("\u00a0", ""))
     except InvalidOperation:
-        raise OfferEditError(f"field '{name}' must be a number", name) from None
+        raise OfferEditError(_("field '%(name)s' must be a number", name=name), name) from None
     if not value.is_finite():
-        raise OfferEditError(f"field '{name}' must be a number", name)
+        raise OfferEditError(_("field '%(name)s' must be a number", name=name), name)
     return int(value) if value == value.to_integral_value() else float(value)
 
 
@@ -243,7 +246,7 @@ def _date(text: str, name: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise OfferEditError(f"field '{name}' must be a date such as 2026-01-31", name) from None
+        raise OfferEditError(_("field '%(name)s' must be a date such as 2026-01-31", name=name), name) from None
 
 
 def _params(text: str) -> dict[str, Any]:
@@ -251,7 +254,9 @@ def _params(text: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise OfferEditError(f"field 'params' must be lines such as percent = 10 ({exc})", "params") from None
+        raise OfferEditError(
+            _("field 'params' must be lines such as percent = 10 (%(problem)s)", problem=str(exc)), "params"
+        ) from None
 
 
 def _toml_value(value: Any) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from retention_desk.offers.words import _
 from retention_desk.storage import dashboard_queries as q
 from retention_desk.storage import supervisor_queries as names
 from retention_desk.storage.types import utcnow
@@ -43,14 +44,16 @@ class DashboardFilter:
     def checked(self) -> DashboardFilter:
         """The same filter, or DashboardError naming the first value that cannot be right."""
         if self.group not in GROUPS:
-            raise DashboardError(f"The dashboard cannot be grouped by {self.group!r}.")
+            raise DashboardError(_("The dashboard cannot be grouped by %(group)s.", group=repr(self.group)))
         if self.horizon not in HORIZONS:
-            raise DashboardError(f"The durable-save horizon must be 30, 60 or 90 days, not {self.horizon}.")
+            raise DashboardError(
+                _("The durable-save horizon must be 30, 60 or 90 days, not %(days)s.", days=self.horizon)
+            )
         if self.date_from and self.date_to:
             if self.date_to < self.date_from:
-                raise DashboardError("The end date is before the start date.")
+                raise DashboardError(_("The end date is before the start date."))
             if (self.date_to - self.date_from).days > MAX_DAYS:
-                raise DashboardError("Choose a date range of at most three years.")
+                raise DashboardError(_("Choose a date range of at most three years."))
         return self
 
 
@@ -154,7 +157,7 @@ def _date_range(session: Session, filters: DashboardFilter, as_of: datetime) -> 
     date_to = filters.date_to or q.latest_call_day(session) or as_of.date()
     date_from = filters.date_from or date_to - timedelta(days=DEFAULT_DAYS - 1)
     if date_to < date_from:
-        raise DashboardError("The end date is before the start date.")
+        raise DashboardError(_("The end date is before the start date."))
     return date_from, date_to
 
 

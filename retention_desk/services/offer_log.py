@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from retention_desk.offers.words import _
 from retention_desk.services.catalog import offers_in_database
 from retention_desk.storage import supervisor_queries as q
 from retention_desk.vocabulary import DISPOSITIONS
@@ -64,13 +65,13 @@ class CallFilter:
     def checked(self) -> CallFilter:
         """The same filter, or OfferLogError naming the first value that cannot be right."""
         if self.disposition and self.disposition not in DISPOSITIONS:
-            raise OfferLogError(f"There is no disposition {self.disposition!r}.")
+            raise OfferLogError(_("There is no disposition %(value)s.", value=repr(self.disposition)))
         if self.risk_band and self.risk_band not in RISK_BANDS:
-            raise OfferLogError(f"There is no risk band {self.risk_band!r}.")
+            raise OfferLogError(_("There is no risk band %(value)s.", value=repr(self.risk_band)))
         if self.sort not in SORTS:
-            raise OfferLogError(f"The log cannot be sorted by {self.sort!r}.")
+            raise OfferLogError(_("The log cannot be sorted by %(value)s.", value=repr(self.sort)))
         if self.date_from and self.date_to and self.date_to < self.date_from:
-            raise OfferLogError("The end date is before the start date.")
+            raise OfferLogError(_("The end date is before the start date."))
         return self
 
     def query(self) -> q.CallQuery:
