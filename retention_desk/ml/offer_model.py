@@ -1,7 +1,8 @@
 """The offer-response model: P(the caller stays | action, account, cancel reason) and P(accept | offer presented).
 
-Both parts are one L2-regularised logistic regression each over the same account features as the churn model
-(``features.build_features``), the cancel reason, and action terms:
+The stay part is an L2-regularised logistic regression over the same account features as the churn model
+(``features.build_features``), the cancel reason, and action terms; the acceptance part (by default the mixture of
+``_fit_mixture``: loyal callers taking gifts, leavers taking what keeps them) uses the same action terms:
 
     logit = base(account, reason) + Σ action terms (offered, kind, offer, kind × reason by default; offer × reason,
                                                     kind × segment, kind × usage extras, kind × base risk optional)
