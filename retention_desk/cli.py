@@ -204,21 +204,17 @@ def retrain(as_json: bool, force: bool, dry_run: bool, horizon_days: int | None,
 
     Exit codes: 0 finished (promoted or kept), 2 failed (e.g. too little data), 3 another retrain is running.
     """
-    from retention_desk.services.training import LockBusy, retrain_churn_model, retrain_offer_model
+    from retention_desk.services.training import LockBusy, run_nightly
 
     settings = migrated_settings(need_models=True)
     try:
-        result = retrain_churn_model(
+        result, offer = run_nightly(
             settings=settings,
             progress=not quiet,
             horizon_days=horizon_days,
             tolerance=tolerance,
             force=force,
             dry_run=dry_run,
-        )
-        # After the churn model, on the same horizon: the offer model judges itself with the new churn risks.
-        offer = retrain_offer_model(
-            settings=settings, progress=not quiet, horizon_days=result.label_horizon_days, force=force, dry_run=dry_run
         )
     except LockBusy as exc:
         click.echo(f"Error: {exc}", err=True)
@@ -259,7 +255,7 @@ def demo(host: str, port: int, n_accounts: int, random_seed: int, no_serve: bool
     """From nothing to a running desk: database, synthetic world, demo users, first model, server."""
     from retention_desk import create_app
     from retention_desk.services.seeding import demo_logins, seed_demo_world, world_is_seeded
-    from retention_desk.services.training import has_champion, retrain_churn_model, retrain_offer_model
+    from retention_desk.services.training import has_champion, run_nightly
     from retention_desk.storage.db import safe_url
 
     settings = migrated_settings(demo=True, need_models=True).with_demo_secret()
@@ -272,10 +268,10 @@ def demo(host: str, port: int, n_accounts: int, random_seed: int, no_serve: bool
         )
         click.echo(summary.describe())
     if not has_champion(settings=settings):
-        click.echo("Training the first churn model ...")
-        click.echo(retrain_churn_model(settings=settings, progress=True).describe())
-        click.echo("Training the first offer-response model ...")
-        click.echo(retrain_offer_model(settings=settings, progress=True).describe())
+        click.echo("Training the first churn and offer-response models (the nightly job's first run) ...")
+        churn, offer = run_nightly(settings=settings, progress=True)
+        click.echo(churn.describe())
+        click.echo(offer.describe())
 
     url = f"http://{host}:{port}/"
     click.echo("")

@@ -17,7 +17,8 @@ from sqlmodel import Session
 
 from retention_desk.config import Settings
 from retention_desk.ml.registry import KIND, OFFER_KIND, refusal, serving_model
-from retention_desk.storage.dashboard_queries import model_audit_events
+from retention_desk.services.training import NIGHTLY_ACTION
+from retention_desk.storage.dashboard_queries import latest_audit_event, model_audit_events
 from retention_desk.storage.model_versions import CHALLENGER, CHAMPION, RETIRED, champion_row, list_versions
 from retention_desk.storage.tables import AuditEvent, ModelVersion
 
@@ -68,6 +69,24 @@ class KindHealth:
 
 
 @dataclass(frozen=True)
+class RunPart:
+    decision: str  # promoted | kept | kept_priors | …
+    reason: str
+    version: str | None
+
+
+@dataclass(frozen=True)
+class NightlyRun:
+    """The nightly job's last run, from its audit row: finished (with what each model did) or failed (and why)."""
+
+    at: datetime
+    failed: bool
+    error: str
+    churn: RunPart | None
+    offer: RunPart | None
+
+
+@dataclass(frozen=True)
 class ModelHealth:
     churn: KindHealth
     offer: KindHealth
@@ -77,6 +96,7 @@ class ModelHealth:
     serving_version: str | None  # what this process serves (may be a fallback, not the champion)
     last_runs: list[VersionLine]  # the newest version of each kind: what the last training run left
     model_events: list[AuditEvent]  # promotions and roll-backs, newest first
+    last_nightly: NightlyRun | None  # None: the nightly job has not run yet
 
 
 def model_health(*, session: Session, settings: Settings) -> ModelHealth:
@@ -93,7 +113,24 @@ def model_health(*, session: Session, settings: Settings) -> ModelHealth:
         serving_version=serving,
         last_runs=[k.versions[0] for k in (churn, offer) if k.versions],
         model_events=model_audit_events(session),
+        last_nightly=_last_nightly(session),
     )
+
+
+def _last_nightly(session: Session) -> NightlyRun | None:
+    event = latest_audit_event(session, NIGHTLY_ACTION)
+    if event is None:
+        return None
+    after = event.after or {}
+
+    def part(name: str) -> RunPart | None:
+        data = after.get(name)
+        if not isinstance(data, dict):
+            return None
+        return RunPart(str(data.get("decision", "")), str(data.get("reason", "")), data.get("version"))
+
+    failed = after.get("outcome") == "failed"
+    return NightlyRun(event.at, failed, str(after.get("error", "")), part("churn"), part("offer_model"))
 
 
 def _kind_health(session: Session, settings: Settings, kind: str) -> KindHealth:

@@ -19,6 +19,7 @@ from retention_desk.ml.features import Feature, build_features
 from retention_desk.ml.registry import load_serving_model, remove_stale_temp_files, save_model_version
 from retention_desk.ml.selection import CrossValidation, cross_validate
 from retention_desk.ml.train import TrainedModel, predict_churn, train_churn_pipeline
+from retention_desk.services.audit import record_event
 from retention_desk.services.offer_training import OfferRetrainResult, retrain_offer_model
 from retention_desk.storage.db import session_scope
 from retention_desk.storage.locks import LockBusy, exclusive_lock
@@ -33,6 +34,7 @@ __all__ = [
     "evaluate_candidates",
     "retrain_churn_model",
     "retrain_offer_model",
+    "run_nightly",
 ]
 
 LABEL_HORIZON_DAYS = 90
@@ -42,6 +44,9 @@ MIN_PER_CLASS = 20
 # A new model replaces the champion unless its hold-out log loss is worse by more than this (absolute).
 LOG_LOSS_TOLERANCE = 0.005
 LOCK_NAME = "retrain"
+
+
+NIGHTLY_ACTION = "nightly_run"  # the audit action of one run of the nightly job
 
 
 class TrainingError(ValueError):
@@ -174,6 +179,58 @@ def has_champion(*, settings: Settings) -> bool:
     """True when a champion (or an earlier one standing in) verifies and loads, i.e. the desk can score."""
     with session_scope(settings.database_url) as session:
         return load_serving_model(session=session, settings=settings).model is not None
+
+
+def run_nightly(
+    *,
+    settings: Settings,
+    progress: bool,
+    horizon_days: int | None = None,
+    tolerance: float = LOG_LOSS_TOLERANCE,
+    force: bool = False,
+    dry_run: bool = False,
+) -> tuple[RetrainResult, OfferRetrainResult]:
+    """The nightly job: the churn model, then the offer model on the same horizon (it judges itself with the new
+    churn risks). Unless a dry run, one audit row says what the run did or why it failed: the registry only holds
+    runs that trained, and the model page shows the last run whatever it did."""
+    try:
+        churn = retrain_churn_model(
+            settings=settings,
+            progress=progress,
+            horizon_days=horizon_days,
+            tolerance=tolerance,
+            force=force,
+            dry_run=dry_run,
+        )
+        offer = retrain_offer_model(
+            settings=settings, progress=progress, horizon_days=churn.label_horizon_days, force=force, dry_run=dry_run
+        )
+    except TrainingError as exc:
+        if not dry_run:
+            _record_run(settings, {"outcome": "failed", "error": str(exc)}, f"failed: {exc}")
+        raise
+    if not dry_run:
+        after = {"outcome": "finished", "churn": _brief(churn.summary()), "offer_model": _brief(offer.summary())}
+        detail = f"churn model {churn.decision}; offer model {offer.decision}"
+        _record_run(settings, after, detail)
+    return churn, offer
+
+
+def _brief(summary: dict[str, Any]) -> dict[str, Any]:
+    version = (summary["new"] or {}).get("version")
+    return {"decision": summary["decision"], "reason": summary["reason"], "version": version}
+
+
+def _record_run(settings: Settings, after: dict[str, Any], detail: str) -> None:
+    with session_scope(settings.database_url) as session:
+        record_event(
+            session=session,
+            action=NIGHTLY_ACTION,
+            actor_name="nightly job",
+            entity_type=NIGHTLY_ACTION,
+            after=after,
+            detail=detail,
+        )
 
 
 def retrain_churn_model(

@@ -262,3 +262,9 @@ def model_audit_events(session: Session, *, limit: int = 10) -> list[AuditEvent]
         .limit(limit)
     )
     return list(session.execute(stmt).scalars())
+
+
+def latest_audit_event(session: Session, action: str) -> AuditEvent | None:
+    """The newest audit row of this action (e.g. the nightly job's last run)."""
+    stmt = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    return session.execute(stmt.limit(1)).scalars().first()

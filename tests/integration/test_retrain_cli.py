@@ -14,9 +14,10 @@ from sqlalchemy import select
 
 from retention_desk.config import test_settings
 from retention_desk.ml.registry import load_serving_model
+from retention_desk.services.training import NIGHTLY_ACTION
 from retention_desk.storage.db import session_scope
 from retention_desk.storage.locks import LockBusy, exclusive_lock
-from retention_desk.storage.tables import ModelVersion
+from retention_desk.storage.tables import AuditEvent, ModelVersion
 from tests.integration.cli_world import ROOT, command, copy_world, run_cli, seed_template
 
 pytestmark = pytest.mark.slow
@@ -37,6 +38,12 @@ def _settings(env: dict[str, str]):
     settings = test_settings(env["RETENTION_DESK_DATABASE_URL"], folder)
     assert settings.model_dir == Path(env["RETENTION_DESK_MODEL_DIR"])
     return settings
+
+
+def _nightly_runs(env: dict[str, str]) -> list[dict]:
+    with session_scope(env["RETENTION_DESK_DATABASE_URL"]) as session:
+        stmt = select(AuditEvent.after).where(AuditEvent.action == NIGHTLY_ACTION).order_by(AuditEvent.id)
+        return list(session.execute(stmt).scalars())
 
 
 def _rows(env: dict[str, str]) -> dict[str, str]:
@@ -61,6 +68,15 @@ def test_two_runs_in_a_row_say_what_they_did_and_carry_both_models_metrics(world
     assert summary["training_window"]["first_call"] < summary["holdout"]["first_call"]
     assert summary["selection"]["chosen"] == summary["new"]["candidate"]
     assert summary["rows"]["train"] + summary["rows"]["holdout"] == summary["rows"]["calls"]
+    # Each run leaves one audit row saying what both models did (the model page's "last nightly run").
+    runs = _nightly_runs(world_env)
+    assert len(runs) == 2 and all(run["outcome"] == "finished" for run in runs)
+    assert runs[-1]["churn"] == {
+        "decision": summary["decision"],
+        "reason": summary["reason"],
+        "version": summary["new"]["version"],
+    }
+    assert runs[-1]["offer_model"]["decision"] == summary["offer_model"]["decision"]
 
 
 def test_a_dry_run_reports_but_writes_no_file_and_no_row(world_env):
@@ -71,6 +87,7 @@ def test_a_dry_run_reports_but_writes_no_file_and_no_row(world_env):
     models = Path(world_env["RETENTION_DESK_MODEL_DIR"])
     assert not models.exists() or not any(models.iterdir())
     assert _rows(world_env) == {}
+    assert _nightly_runs(world_env) == []
 
 
 def test_force_and_horizon_options_reach_the_summary(world_env):

@@ -10,7 +10,8 @@ from retention_desk.config import Settings
 from retention_desk.ml import registry
 from retention_desk.ml.registry import save_model_version
 from retention_desk.ml.train import train_churn_pipeline
-from retention_desk.services.audit import list_events
+from retention_desk.services.audit import list_events, record_event
+from retention_desk.services.training import NIGHTLY_ACTION, TrainingError, run_nightly
 from retention_desk.storage.model_versions import CHALLENGER, CHAMPION, get_version
 from tests.small_models import contract_driven_rows
 from tests.web.sign_in_helpers import add_user, csrf_token, log_in
@@ -134,3 +135,38 @@ def test_an_empty_registry_renders(client, session):
     log_in(client, "siri")
     html = client.get("/supervise/models").get_data(as_text=True)
     assert "There is no churn champion" in html and "No model has been trained yet." in html
+
+
+def test_a_failed_nightly_run_is_on_the_page_with_its_reason(client, session, settings):
+    with pytest.raises(TrainingError) as failure:
+        run_nightly(settings=settings, progress=False)
+    add_user(session, "siri", "supervisor")
+    log_in(client, "siri")
+    html = client.get("/supervise/models").get_data(as_text=True)
+    last = html.split('id="last-nightly"', 1)[1].split("</p>", 1)[0]
+    assert "the run failed" in last and str(failure.value).split(";")[0][:40] in last
+
+
+def test_a_finished_nightly_run_shows_what_each_model_did(client, session):
+    after = {
+        "outcome": "finished",
+        "churn": {"decision": "kept", "reason": "its log loss is worse.", "version": "20261126-0200-aaaaaa"},
+        "offer_model": {"decision": "kept_priors", "reason": "only 12 logged decisions.", "version": None},
+    }
+    record_event(
+        session=session, action=NIGHTLY_ACTION, actor_name="nightly job", entity_type=NIGHTLY_ACTION, after=after
+    )
+    session.commit()
+    add_user(session, "siri", "supervisor")
+    log_in(client, "siri")
+    html = client.get("/supervise/models").get_data(as_text=True)
+    last = html.split('id="last-nightly"', 1)[1].split("</div>", 1)[0]
+    assert "the run finished" in last
+    assert "kept the champion" in last and "20261126-0200-aaaaaa" in last and "its log loss is worse." in last
+    assert "kept the catalog's priors" in last and "only 12 logged decisions." in last
+
+
+def test_before_the_first_nightly_run_the_page_says_so(client, session):
+    add_user(session, "siri", "supervisor")
+    log_in(client, "siri")
+    assert "The nightly job has not run yet" in client.get("/supervise/models").get_data(as_text=True)
