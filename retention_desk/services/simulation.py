@@ -168,10 +168,12 @@ class SimulationReport:
             "ours_vs_oracle": _ratio(ours, oracle),
             "best_baseline": best,
             "ours_vs_best_baseline": _ratio(ours, best_value),
+            **_above(ours, best_value),
             "expected": {
                 "ours_vs_oracle": _ratio(expected[OURS], expected[ORACLE]),
                 "best_baseline": best_expected,
                 "ours_vs_best_baseline": _ratio(expected[OURS], expected[best_expected]),
+                **_above(expected[OURS], expected[best_expected]),
             },
             "off_policy": {
                 "estimator": "doubly_robust",
@@ -210,6 +212,15 @@ def _round(value: float | None) -> float | None:
 
 def _ratio(a: float, b: float) -> float | None:
     return None if b == 0 else round(a / b, 4)
+
+
+def _above(ours: float, best: float) -> dict[str, Any]:
+    """How far ours is above the best baseline in money, and whether by at least 20% of it; a ratio says nothing
+    when the best baseline is no offer (0) or loses money."""
+    return {
+        "ours_minus_best_baseline": round(ours - best, 2),
+        "ours_at_least_20pct_above_best_baseline": bool(ours > best and ours - best >= 0.2 * abs(best)),
+    }
 
 
 @dataclass
@@ -581,15 +592,12 @@ def format_table(report: SimulationReport) -> str:
             f"cost {t['offer_cost']:,.0f}, net retained value {t['net_retained_value']:,.0f} "
             f"(expected {t['expected_net_retained_value']:,.0f})"
         )
-    lines.append(
-        f"  realised: ours / oracle = {_pct(summary['ours_vs_oracle'])}; ours / best baseline "
-        f"({summary['best_baseline']}) = {_pct(summary['ours_vs_best_baseline'])}"
-    )
-    expected = summary["expected"]
-    lines.append(
-        f"  expected: ours / oracle = {_pct(expected['ours_vs_oracle'])}; ours / best baseline "
-        f"({expected['best_baseline']}) = {_pct(expected['ours_vs_best_baseline'])}"
-    )
+    for label, part in (("realised", summary), ("expected", summary["expected"])):
+        lines.append(
+            f"  {label}: ours / oracle = {_pct(part['ours_vs_oracle'])}; ours / best baseline "
+            f"({part['best_baseline']}) = {_pct(part['ours_vs_best_baseline'])}, "
+            f"{part['ours_minus_best_baseline']:,.0f} above it"
+        )
     ope = summary["off_policy"]
     if ope["estimated_mean_reward"] is not None:
         lines.append(
