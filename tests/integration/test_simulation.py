@@ -48,7 +48,7 @@ def test_the_simulator_ranks_with_the_desk_s_own_function_and_leaves_the_databas
     assert summary["policies"]["no_offer"]["offer_cost"] == 0 == summary["policies"]["no_offer"]["net_retained_value"]
     best = summary["policies"][summary["best_baseline"]]["net_retained_value"]
     ours = summary["policies"]["ours"]["net_retained_value"]
-    assert summary["ours_minus_best_baseline"] == pytest.approx(ours - best, abs=0.01)
+    assert summary["ours_minus_best_baseline"] == pytest.approx(ours - best, abs=0.02)  # each side rounded to cents
     assert summary["ours_at_least_20pct_above_best_baseline"] == (ours > best and ours - best >= 0.2 * abs(best))
     assert report.days[1].ope_estimate is not None
     as_json = json.loads(json.dumps(report.as_json()))
