@@ -29,7 +29,7 @@ from retention_desk.services.scoring import score_accounts
 from retention_desk.services.seeding import load_plans
 from retention_desk.services.simulation import seeded_world
 from retention_desk.storage.db import session_scope
-from retention_desk.storage.offer_training_data import load_offer_data
+from retention_desk.storage.offer_training_data import answered_calls, load_offer_data
 from retention_desk.storage.training_data import load_account_snapshots, plan_training_set
 from retention_desk.synth.simulation import SimulatedWorld
 
@@ -60,6 +60,7 @@ def main() -> None:
     kinds = {o.code: o.kind for o in catalog}
     decisions = data.decisions
     presentations = [(p.features, p.reason, p.offer_code, p.accepted, p.follow_up) for p in data.presentations]
+    calls = answered_calls(data)
 
     def fit(**options: object) -> OfferResponseModel:
         return fit_offer_model(
@@ -70,6 +71,7 @@ def main() -> None:
             stayed=[d.stayed for d in decisions],
             kinds=kinds,
             presentations=presentations,
+            calls=calls,
             options=FitOptions(**options),
         )
 
@@ -81,7 +83,13 @@ def main() -> None:
         "direct: P(stay) regression, weighted": fit(estimator="direct"),
         "direct, unweighted": fit(estimator="direct", weighted=False),
         "conversion": fit(estimator="conversion"),
-        "mixture (chosen)": fit(),
+        "joint": fit(estimator="joint"),
+        "joint, unweighted": fit(estimator="joint", weighted=False),
+        "joint, C=1": fit(estimator="joint", accept_c=1.0),
+        "joint, C=10": fit(estimator="joint", accept_c=10.0),
+        "joint, stay C=1": fit(estimator="joint", stay_c=1.0),
+        "joint + segment, usage": fit(estimator="joint", accept_terms=base | {"segment", "usage"}),
+        "mixture (chosen)": fit(estimator="mixture"),
         "mixture, C=1": fit(accept_c=1.0),
         "mixture, C=10": fit(accept_c=10.0),
         "mixture + segment, usage": fit(accept_terms=base | {"segment", "usage"}),

@@ -1,8 +1,10 @@
 """The offer-response model: P(the caller stays | action, account, cancel reason) and P(accept | offer presented).
 
 The stay part is an L2-regularised logistic regression over the same account features as the churn model
-(``features.build_features``), the cancel reason, and action terms; the acceptance part (by default the mixture of
-``_fit_mixture``: loyal callers taking gifts, leavers taking what keeps them) uses the same action terms:
+(``features.build_features``), the cancel reason, and action terms; the acceptance part uses the same action terms.
+By default (``JOINT``, ml/offer_joint.py) both are refitted together on each call's answers and fate: callers who
+would stay anyway take gifts, would-be leavers take what keeps them, and saves last to the horizon by offer kind;
+without the calls' answers it falls back to the mixture of ``_fit_mixture`` (answers alone):
 
     logit = base(account, reason) + Σ action terms (offered, kind, offer, kind × reason by default; offer × reason,
                                                     kind × segment, kind × usage extras, kind × base risk optional)
@@ -41,8 +43,10 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from retention_desk.ml.features import EXTRA_PREFIX, Feature, feature_columns, is_protected, rows_to_frame
+from retention_desk.ml.offer_joint import CallAnswers, durability, fit_joint
 
 __all__ = [
+    "CallAnswers",
     "DEFAULT_STAY_NONE",
     "MIN_DECISIONS",
     "OfferPredictions",
@@ -64,6 +68,7 @@ DEFAULT_STAY_NONE = 0.35
 MIN_PROPENSITY = 0.01
 CONVERSION = "conversion"
 MIXTURE = "mixture"
+JOINT = "joint"
 CONVERSION_PENALTY = 2.0
 STAY_C = 0.3
 ACCEPT_C = 0.3
@@ -158,6 +163,9 @@ class OfferResponseModel:
     # P(accept | the caller would otherwise leave); ``gift`` those of P(accept | would stay anyway), by kind and offer.
     leaver: dict[str, float] | None = None
     gift: dict[str, float] | None = None
+    # The joint estimator (``JOINT``, ml/offer_joint.py): ``stay`` is then the share who would stay anyway at the
+    # call, and ``durable`` the logits of how many saves last to the horizon, by kind; see ``_predict_joint``.
+    durable: dict[str, float] | None = None
 
     @property
     def is_prior(self) -> bool:
@@ -206,6 +214,8 @@ class OfferResponseModel:
         segments = np.array([str(row.get("segment") or MISSING) for row in rows], dtype=object)
         usage = self._usage(rows)
         base = self.stay.base(x)
+        if self.durable is not None:
+            return self._predict_joint(base, offers, reason_arr, segments, usage)
         risk = self._risk(x)
         p_none = _sigmoid(base)
         stay = np.empty((n, m))
@@ -215,11 +225,7 @@ class OfferResponseModel:
         for j, offer in enumerate(offers):
             if self.leaver is not None and self.gift is not None and offer.kind in self.accept_kinds:
                 leaver = _sigmoid(_action_logit(self.leaver, offer, reason_arr, segments, usage, self.usage, None))
-                gift = _sigmoid(
-                    self.gift.get("offered", 0.0)
-                    + self.gift.get(f"kind={offer.kind}", 0.0)
-                    + self.gift.get(f"offer={offer.code}", 0.0)
-                )
+                gift = _sigmoid(self._gift_logit(offer))
                 accept[:, j] = p_none * gift + (1.0 - p_none) * leaver
                 kappa = (self.conversion or {}).get(offer.kind, 1.0)
                 stay[:, j] = converted_stay(p_none, leaver, kappa)
@@ -237,6 +243,39 @@ class OfferResponseModel:
             else:
                 stay[:, j] = _prior_stay(p_none, float(offer.prior_acceptance))
         return p_none, stay, accept
+
+    def _predict_joint(
+        self,
+        base: np.ndarray,
+        offers: Sequence[OfferLike],
+        reasons: np.ndarray,
+        segments: np.ndarray,
+        usage: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """P(stay | none) = s × d(none); P(stay | offer) = s × (g × d(kind) + (1 − g) × d(none)) + (1 − s) × l ×
+        d(kind); P(accept) = s × g + (1 − s) × l, with s the share who would stay anyway, g the gift rate, l the
+        leaver's yes and d the durability (ml/offer_joint.py)."""
+        assert self.durable is not None and self.leaver is not None and self.gift is not None
+        s = _sigmoid(base)
+        d_none = durability(self.durable, None, base)
+        p_none = s * d_none
+        stay = np.empty((len(base), len(offers)))
+        accept = np.empty((len(base), len(offers)))
+        for j, offer in enumerate(offers):
+            if offer.kind not in self.accept_kinds:
+                accept[:, j] = float(offer.prior_acceptance)
+                stay[:, j] = _prior_stay(p_none, float(offer.prior_acceptance))
+                continue
+            leaver = _sigmoid(_action_logit(self.leaver, offer, reasons, segments, usage, self.usage, None))
+            gift = _sigmoid(self._gift_logit(offer))
+            d = durability(self.durable, offer.kind, base)
+            accept[:, j] = s * gift + (1.0 - s) * leaver
+            stay[:, j] = s * (gift * d + (1.0 - gift) * d_none) + (1.0 - s) * leaver * d
+        return p_none, stay, accept
+
+    def _gift_logit(self, offer: OfferLike) -> float:
+        gift = self.gift or {}
+        return gift.get("offered", 0.0) + gift.get(f"kind={offer.kind}", 0.0) + gift.get(f"offer={offer.code}", 0.0)
 
     def _encode(self, rows: Sequence[Mapping[str, Feature]], reasons: Sequence[str | None]) -> np.ndarray:
         frame = rows_to_frame(rows, self.numeric, self.categorical)
@@ -394,7 +433,7 @@ class _Design:
 class FitOptions:
     """The choices measured in docs/offer-model.md; the defaults are the chosen ones."""
 
-    estimator: str = MIXTURE  # mixture | conversion | direct (see the module docstring)
+    estimator: str = JOINT  # joint | mixture | conversion | direct (see the module docstring)
     weighted: bool = True
     stay_c: float = STAY_C
     accept_c: float | None = None  # None: MIXTURE_C for the mixture, else ACCEPT_C
@@ -412,12 +451,14 @@ def fit_offer_model(
     stayed: Sequence[bool],
     kinds: Mapping[str, str],
     presentations: Sequence[tuple[Mapping[str, Feature], str | None, str, bool, bool]] = (),
+    calls: Sequence[CallAnswers] = (),
     options: FitOptions = FitOptions(),
 ) -> OfferResponseModel:
     """Fit P(stay | action) on decisions and P(accept | presented) on presentations.
 
     ``kinds`` maps offer codes to their catalog kind; a decision whose offer has no known kind is left out.
-    ``presentations`` are (features, reason, offer code, accepted, follow-up) tuples.
+    ``presentations`` are (features, reason, offer code, accepted, follow-up) tuples; ``calls`` each call's answers
+    and fate, for the joint estimator (without them it falls back to the mixture).
     """
     keep = [i for i, a in enumerate(actions) if a is None or a in kinds]
     rows = [rows[i] for i in keep]
@@ -472,18 +513,22 @@ def fit_offer_model(
         refit.risk_coef = stay.base_coef
         stay = refit
     model.stay = stay
-    if options.estimator == MIXTURE:
+    joint = options.estimator == JOINT and _fit_joint(
+        model, calls, kinds, options.accept_c or MIXTURE_C, accept_terms, options.stay_c, options
+    )
+    if not joint and options.estimator in (MIXTURE, JOINT):
         _fit_mixture(model, presentations, kinds, options.accept_c or MIXTURE_C, accept_terms)
         if model.leaver is not None:
             model.conversion = _fit_conversion(model, rows, reasons, actions, kinds, y, weights)
-    else:
+    elif not joint:
         model.accept = _fit_accept(model, presentations, kinds, options.accept_c or ACCEPT_C, accept_terms)
         if options.estimator == CONVERSION and model.accept is not None:
             model.conversion = _fit_conversion(model, rows, reasons, actions, kinds, y, weights)
     model.info = {
         "kind": "learned",
-        "estimator": options.estimator if model.conversion is not None else "direct",
+        "estimator": _estimator_used(options.estimator, joint, model.conversion is not None),
         "gift": model.gift,
+        "durable": model.durable,
         "conversion": model.conversion,
         "decisions": len(y),
         "presentations": len(presentations),
@@ -670,6 +715,74 @@ def _fit_mixture(
     model.gift = {name: float(theta[n_a + j]) for name, j in gift.index.items()}
     model.accept_codes = frozenset(p[2] for p in usable)
     model.accept_kinds = frozenset(kinds[p[2]] for p in usable)
+
+
+def _estimator_used(asked: str, joint: bool, converted: bool) -> str:
+    if joint:
+        return JOINT
+    if not converted:
+        return "direct"
+    return MIXTURE if asked == JOINT else asked  # the joint estimator falls back to the mixture without calls
+
+
+def _fit_joint(
+    model: OfferResponseModel,
+    calls: Sequence[CallAnswers],
+    kinds: Mapping[str, str],
+    c: float,
+    families: frozenset[str],
+    stay_c: float,
+    options: FitOptions,
+) -> bool:
+    """The joint estimator (ml/offer_joint.py) on every call's answers and fate; False when there is too little."""
+    usable = [call for call in calls if all(code in kinds for code, _ in call.answers)]
+    if sum(len(call.answers) for call in usable) < 50 or not any(call.stayed is not None for call in usable):
+        return False
+    rows = [call.features for call in usable]
+    x = model._encode(rows, [call.reason for call in usable])
+    usage = model._usage(rows)
+    leaver, gift = _Design(families - {"risk"}), _Design(frozenset({"kind", "offer"}))
+    call_of: list[int] = []
+    accepted: list[bool] = []
+    for i, call in enumerate(usable):
+        segment = str(call.features.get("segment") or MISSING)
+        for code, yes in call.answers:
+            row = len(call_of)
+            leaver.add_action(row, code, kinds[code], call.reason or NO_REASON, segment, usage[i], model.usage, None)
+            for name in ("offered", f"kind={kinds[code]}", f"offer={code}"):
+                gift.add(row, name)
+            call_of.append(i)
+            accepted.append(yes)
+            if yes:
+                break
+    took = [next((kinds[code] for code, yes in call.answers if yes), None) for call in usable]
+    weight = np.ones(len(usable))
+    labelled = [i for i, call in enumerate(usable) if call.stayed is not None and call.propensity is not None]
+    if options.weighted and labelled:
+        weight[labelled] = stay_weights([usable[i].propensity or 1.0 for i in labelled], options.min_propensity)
+    fit = fit_joint(
+        x=x,
+        calls=usable,
+        leaver_design=leaver.matrix(len(call_of)),
+        gift_design=gift.matrix(len(call_of)),
+        leaver_index=leaver.index,
+        gift_index=gift.index,
+        presentation_call=np.array(call_of, dtype=np.int64),
+        accepted=np.array(accepted, dtype=bool),
+        kinds_of_calls=took,
+        kind_names=sorted({kinds[code] for call in usable for code, _ in call.answers}),
+        start_coef=model.stay.base_coef if model.stay is not None else np.zeros(x.shape[1]),
+        start_intercept=model.stay.intercept if model.stay is not None else 0.0,
+        weight=weight,
+        stay_c=stay_c,
+        action_c=c,
+        gift_offer_c=GIFT_OFFER_C,
+    )
+    model.stay = _Linear(fit.stay_coef, fit.stay_intercept, {})
+    model.leaver, model.gift, model.durable = fit.leaver, fit.gift, fit.durable
+    model.accept_codes = frozenset(code for call in usable for code, _ in call.answers)
+    model.accept_kinds = frozenset(kinds[code] for code in model.accept_codes)
+    return True
 
 
 def _encoder(numeric: Sequence[str], categorical: Sequence[str]) -> ColumnTransformer:

@@ -36,7 +36,7 @@ from retention_desk.services.catalog import offers_in_database
 from retention_desk.storage.db import session_scope
 from retention_desk.storage.locks import exclusive_lock
 from retention_desk.storage.model_versions import CHALLENGER, CHAMPION
-from retention_desk.storage.offer_training_data import OfferData, OfferExample, load_offer_data
+from retention_desk.storage.offer_training_data import OfferData, OfferExample, answered_calls, load_offer_data
 from retention_desk.storage.tables import ModelVersion
 from retention_desk.storage.training_data import plan_training_set
 from retention_desk.storage.types import utcnow
@@ -183,6 +183,7 @@ def _retrain(
         stayed=[e.stayed for e in train],
         kinds=kinds,
         presentations=presentations,
+        calls=answered_calls(data, {e.call_id for e in hold}),
     )
     risks = _risks(churn.model, hold)
     new_metrics, new_target = _metrics(model, hold, offers, margin, risks)

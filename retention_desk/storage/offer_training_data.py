@@ -12,7 +12,7 @@ snapshots and the same label rule.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from retention_desk.ml.features import Feature, build_features
+from retention_desk.ml.offer_joint import CallAnswers
 from retention_desk.storage.tables import Call, CallOffer
 from retention_desk.storage.training_data import (
     CHUNK,
@@ -127,6 +128,28 @@ def load_offer_data(session: Session, plan: TrainingPlan) -> OfferData:
             )
     data.decisions.sort(key=lambda e: (e.as_of, e.call_id))
     return data
+
+
+def answered_calls(data: OfferData, leave_out: Collection[int] = ()) -> list[CallAnswers]:
+    """Every call with its answers in order and, when labelled, its fate and decision propensity (the joint
+    estimator's input), except the calls in ``leave_out`` (a hold-out). A call with neither answers nor a fate
+    says nothing and is skipped."""
+    answers: dict[int, list[OfferPresentation]] = {}
+    for p in data.presentations:
+        answers.setdefault(p.call_id, []).append(p)
+    leave_out = set(leave_out)
+    out = []
+    for e in data.decisions:
+        if e.call_id not in leave_out:
+            given = tuple((p.offer_code, p.accepted) for p in answers.pop(e.call_id, []))
+            out.append(CallAnswers(e.features, e.reason, given, e.stayed, e.propensity))
+        else:
+            answers.pop(e.call_id, None)
+    for call_id, given in answers.items():
+        if call_id not in leave_out:
+            said = tuple((p.offer_code, p.accepted) for p in given)
+            out.append(CallAnswers(given[0].features, given[0].reason, said, None))
+    return out
 
 
 def iter_offer_examples(session: Session, plan: TrainingPlan) -> Iterator[OfferExample]:

@@ -1,0 +1,110 @@
+"""The joint estimator reads each call's answers and fate together: it tells gifts from saves and learns how long
+saves last; the nightly job feeds it every call but the hold-out's."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from retention_desk.ml.offer_joint import durability
+from retention_desk.ml.offer_model import CallAnswers, FitOptions, OfferResponseModel, fit_offer_model
+from retention_desk.storage.offer_training_data import OfferData, OfferExample, OfferPresentation, answered_calls
+from tests.unit.test_offer_model import Spec, _row
+
+GIFT = Spec("CHANNEL_FREE", "premium_channel", 0.4)
+SAVER = Spec("HALF_PRICE", "percent_discount", 0.3)
+
+KINDS = {GIFT.code: GIFT.kind, SAVER.code: SAVER.kind}
+LASTS = {None: 0.95, GIFT.code: 0.95, SAVER.code: 0.7}  # P(still here at the horizon | saved by …)
+
+
+def _calls(n: int = 8000, seed: int = 11):
+    """Long-standing callers mostly stay anyway (s = 0.8), new ones mostly leave (s = 0.2). Would-be stayers take
+    GIFT 70% of the time and SAVER 20%; would-be leavers GIFT 5% and SAVER 45%. Saves by SAVER last 70% to the
+    horizon, the rest 95%. A fifth of the calls are too recent to have a fate."""
+    rng = random.Random(seed)
+    accept = {GIFT.code: (0.7, 0.05), SAVER.code: (0.2, 0.45)}
+    decisions, calls = [], []
+    for _ in range(n):
+        row = _row(rng)
+        stays_anyway = rng.random() < (0.8 if row["tenure_months"] > 30 else 0.2)
+        action = rng.choice([None, GIFT.code, SAVER.code])
+        yes = action is not None and rng.random() < accept[action][0 if stays_anyway else 1]
+        saved_by = action if yes else None
+        stayed = (stays_anyway or yes) and rng.random() < LASTS[saved_by]
+        known = rng.random() < 0.8
+        answers = ((action, yes),) if action else ()
+        calls.append(CallAnswers(row, "price", answers, stayed if known else None, 1 / 3))
+        if known:
+            decisions.append((row, action, stayed))
+    return decisions, calls
+
+
+def _fit(decisions, calls, use_calls: bool = True) -> OfferResponseModel:
+    return fit_offer_model(
+        rows=[d[0] for d in decisions],
+        reasons=["price"] * len(decisions),
+        actions=[d[1] for d in decisions],
+        propensities=[1 / 3] * len(decisions),
+        stayed=[d[2] for d in decisions],
+        kinds=KINDS,
+        presentations=[(c.features, c.reason, *c.answers[0], False) for c in calls if c.answers],
+        calls=calls if use_calls else (),
+        options=FitOptions(estimator="joint"),
+    )
+
+
+def test_the_joint_estimator_tells_gifts_from_saves_and_learns_how_long_saves_last():
+    decisions, calls = _calls()
+    model = _fit(decisions, calls)
+    assert model.info["estimator"] == "joint"
+    probe = [_row(random.Random(i)) for i in range(600)]
+    new = [r for r in probe if r["tenure_months"] <= 30]
+    p_none, p_stay, p_accept = model.predict_arrays(new, ["price"] * len(new), [GIFT, SAVER])
+    gain = (p_stay - p_none[:, None]).mean(axis=0)
+    # P(stay | offer) − P(stay | none) = s × g × (d_offer − d_none) + (1 − s) × l × d_offer, here s = 0.2
+    truth = [0.8 * 0.05 * 0.95, 0.2 * 0.2 * (0.7 - 0.95) + 0.8 * 0.45 * 0.7]
+    assert gain == pytest.approx(truth, abs=0.05)
+    assert p_none.mean() == pytest.approx(0.2 * 0.95, abs=0.06)
+    assert p_accept.mean(axis=0) == pytest.approx([0.2 * 0.7 + 0.8 * 0.05, 0.2 * 0.2 + 0.8 * 0.45], abs=0.06)
+    assert model.durable is not None
+    assert abs(model.durable["slope"]) < 0.3  # here how long a save lasts does not depend on the caller
+    average_caller = np.zeros(1)
+    assert durability(model.durable, None, average_caller)[0] == pytest.approx(0.95, abs=0.03)
+    assert durability(model.durable, SAVER.kind, average_caller)[0] == pytest.approx(0.7, abs=0.06)
+
+
+def test_without_the_calls_the_joint_estimator_falls_back_to_the_mixture():
+    decisions, calls = _calls(3000)
+    model = _fit(decisions, calls, use_calls=False)
+    assert model.durable is None and model.leaver is not None
+    assert model.info["estimator"] == "mixture"
+
+
+def test_the_nightly_input_holds_every_call_but_the_hold_out_with_fates_only_where_known():
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    row = {"tenure_months": 12.0}
+    data = OfferData(
+        decisions=[
+            OfferExample(row, at, "price", "DISC", 0.5, True, "DISC", 1),
+            OfferExample(row, at, "price", None, 0.25, False, None, 2),
+            OfferExample(row, at, "moving", "PAUSE", 0.5, True, None, 3),
+        ],
+        presentations=[
+            OfferPresentation(row, "price", "CREDIT", False, False, at, 1),
+            OfferPresentation(row, "price", "DISC", True, True, at, 1),
+            OfferPresentation(row, "moving", "PAUSE", False, False, at, 3),
+            OfferPresentation(row, "content", "FILM", True, False, at, 4),  # too recent for a fate
+        ],
+    )
+    calls = {(c.reason, c.answers): c for c in answered_calls(data, leave_out={3})}
+    assert set(calls) == {
+        ("price", (("CREDIT", False), ("DISC", True))),
+        ("price", ()),
+        ("content", (("FILM", True),)),
+    }
+    assert calls[("price", ())].stayed is False and calls[("price", ())].propensity == 0.25
+    assert calls[("content", (("FILM", True),))].stayed is None
