@@ -88,6 +88,8 @@ def main() -> None:
         "joint, C=1": fit(estimator="joint", accept_c=1.0),
         "joint, C=10": fit(estimator="joint", accept_c=10.0),
         "joint, stay C=1": fit(estimator="joint", stay_c=1.0),
+        "joint, gift by kind × reason": fit(estimator="joint", gift_terms=base),
+        "joint, C=10, gift by kind × reason": fit(estimator="joint", accept_c=10.0, gift_terms=base),
         "joint + segment, usage": fit(estimator="joint", accept_terms=base | {"segment", "usage"}),
         "mixture (chosen)": fit(estimator="mixture"),
         "mixture, C=1": fit(accept_c=1.0),

@@ -267,7 +267,7 @@ class OfferResponseModel:
                 stay[:, j] = _prior_stay(p_none, float(offer.prior_acceptance))
                 continue
             leaver = _sigmoid(_action_logit(self.leaver, offer, reasons, segments, usage, self.usage, None))
-            gift = _sigmoid(self._gift_logit(offer))
+            gift = _sigmoid(_action_logit(self.gift, offer, reasons, segments, usage, self.usage, None))
             d = durability(self.durable, offer.kind, base)
             accept[:, j] = s * gift + (1.0 - s) * leaver
             stay[:, j] = s * (gift * d + (1.0 - gift) * d_none) + (1.0 - s) * leaver * d
@@ -440,6 +440,7 @@ class FitOptions:
     min_propensity: float = MIN_PROPENSITY
     terms: frozenset[str] = DEFAULT_TERMS
     accept_terms: frozenset[str] | None = None  # the acceptance part's terms; None = ``terms`` without risk
+    gift_terms: frozenset[str] = frozenset({"kind", "offer"})  # the joint estimator's gift rate
 
 
 def fit_offer_model(
@@ -741,7 +742,7 @@ def _fit_joint(
     rows = [call.features for call in usable]
     x = model._encode(rows, [call.reason for call in usable])
     usage = model._usage(rows)
-    leaver, gift = _Design(families - {"risk"}), _Design(frozenset({"kind", "offer"}))
+    leaver, gift = _Design(families - {"risk"}), _Design(options.gift_terms)
     call_of: list[int] = []
     accepted: list[bool] = []
     for i, call in enumerate(usable):
@@ -749,8 +750,7 @@ def _fit_joint(
         for code, yes in call.answers:
             row = len(call_of)
             leaver.add_action(row, code, kinds[code], call.reason or NO_REASON, segment, usage[i], model.usage, None)
-            for name in ("offered", f"kind={kinds[code]}", f"offer={code}"):
-                gift.add(row, name)
+            gift.add_action(row, code, kinds[code], call.reason or NO_REASON, segment, usage[i], model.usage, None)
             call_of.append(i)
             accepted.append(yes)
             if yes:
