@@ -108,3 +108,25 @@ def test_the_nightly_input_holds_every_call_but_the_hold_out_with_fates_only_whe
     }
     assert calls[("price", ())].stayed is False and calls[("price", ())].propensity == 0.25
     assert calls[("content", (("FILM", True),))].stayed is None
+
+
+def test_the_joint_likelihood_s_gradient_matches_finite_differences(monkeypatch: pytest.MonkeyPatch):
+    from retention_desk.ml import offer_joint
+
+    seen = {}
+    minimize = offer_joint.optimize.minimize
+
+    def spy(fun, x0, **kwargs):
+        seen["loss"], seen["start"] = fun, x0
+        return minimize(fun, x0, **kwargs)
+
+    monkeypatch.setattr(offer_joint.optimize, "minimize", spy)
+    decisions, calls = _calls(800, seed=4)
+    _fit(decisions, calls)
+    theta = seen["start"] + np.random.default_rng(0).normal(0, 0.3, len(seen["start"]))
+    _, gradient = seen["loss"](theta)
+    step = 1e-6
+    numeric = np.array(
+        [(seen["loss"](theta + e)[0] - seen["loss"](theta - e)[0]) / (2 * step) for e in np.eye(len(theta)) * step]
+    )
+    assert np.max(np.abs(numeric - gradient)) < 1e-4 * max(1.0, np.max(np.abs(gradient)))
