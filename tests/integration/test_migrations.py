@@ -37,3 +37,23 @@ def test_migrations_run_down_and_up_again(backend: str, tmp_path) -> None:
         assert migrate.current_revision(url) is None
         migrate.upgrade(url)
         assert migrate.is_up_to_date(url)
+
+
+def test_the_log_sorted_by_risk_walks_an_index_instead_of_sorting(db_url: str) -> None:
+    """The usual order of the risk column (highest first, calls without a score last) must match an index on both
+    databases, else a million-call log is read and sorted whole for each page (docs/supervisor.md, "Speed")."""
+    from retention_desk.storage.supervisor_queries import CallQuery, _log_select
+
+    stmt = _log_select(CallQuery(sort="risk", descending=True)).offset(100).limit(51)
+    engine = get_engine(db_url)
+    sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            # An empty table makes any plan cheap: forbid sorting and scanning to ask whether an index gives the order.
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            conn.exec_driver_sql("SET enable_sort = off")
+            plan = "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {sql}"))
+        else:
+            plan = "\n".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+    assert "ix_calls_risk_score_id" in plan
+    assert "Sort Key" not in plan and "TEMP B-TREE" not in plan
