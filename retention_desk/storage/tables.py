@@ -6,6 +6,7 @@ form or an API payload to a ``table=True`` class (they do not validate).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -263,7 +264,18 @@ class Call(SQLModel, table=True):
 # the same order.
 _calls = Call.__table__.c  # type: ignore[attr-defined]
 Index("ix_calls_risk_score_id", _calls.risk_score.desc().nulls_last(), _calls.id.desc()).ddl_if(dialect="postgresql")
-Index("ix_calls_risk_score_id", _calls.risk_score, _calls.id).ddl_if(dialect="sqlite")
+Index("ix_calls_risk_score_id_asc", _calls.risk_score, _calls.id).ddl_if(dialect="sqlite")
+# Objects that exist on one database only, by name: what schema comparisons must skip elsewhere.
+DIALECT_ONLY = {"ix_calls_risk_score_id": "postgresql", "ix_calls_risk_score_id_asc": "sqlite"}
+
+
+def belongs_to(dialect: str) -> Callable[..., bool]:
+    """An Alembic ``include_object`` hook: leaves out the objects that exist on another database only."""
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:  # noqa: ARG001
+        return DIALECT_ONLY.get(name or "", dialect) == dialect
+
+    return include
 
 
 class CallOffer(SQLModel, table=True):

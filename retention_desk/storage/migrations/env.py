@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import retention_desk.storage.tables  # noqa: F401  (registers the tables on the metadata)
 from retention_desk.storage.db import get_engine
+from retention_desk.storage.tables import belongs_to  # also registers the tables on the metadata
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -18,6 +18,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        include_object=belongs_to(context.config.get_main_option("sqlalchemy.url", "").split(":")[0].split("+")[0]),
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -34,7 +35,12 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:  # noqa: ANN001
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        include_object=belongs_to(connection.dialect.name),
+    )
     with context.begin_transaction():
         context.run_migrations()
 

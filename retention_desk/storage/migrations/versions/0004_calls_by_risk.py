@@ -2,8 +2,8 @@
 
 The supervisor's log sorted by risk (highest first) had no index to walk: PostgreSQL read and sorted every matching
 call (786 ms for the calls with one cancel reason at 1,000,000 calls); walking (risk_score DESC NULLS LAST, id DESC)
-it reads a page's worth (5 ms). SQLite cannot say NULLS LAST in an index, but sorts NULLs first, so the plain index
-read backwards gives the same order.
+it reads a page's worth (5 ms). SQLite cannot say NULLS LAST in an index, but sorts NULLs first, so its plain index
+(``ix_calls_risk_score_id_asc``) read backwards gives the same order.
 
 Revision ID: 0004
 Revises: 0003
@@ -26,8 +26,9 @@ def upgrade() -> None:
         columns = [sa.text("risk_score DESC NULLS LAST"), sa.text("id DESC")]
         op.create_index("ix_calls_risk_score_id", "calls", columns, unique=False)
     else:
-        op.create_index("ix_calls_risk_score_id", "calls", ["risk_score", "id"], unique=False)
+        op.create_index("ix_calls_risk_score_id_asc", "calls", ["risk_score", "id"], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_calls_risk_score_id", table_name="calls")
+    name = "ix_calls_risk_score_id" if op.get_bind().dialect.name == "postgresql" else "ix_calls_risk_score_id_asc"
+    op.drop_index(name, table_name="calls")
