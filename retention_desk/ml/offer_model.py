@@ -514,9 +514,7 @@ def fit_offer_model(
         refit.risk_coef = stay.base_coef
         stay = refit
     model.stay = stay
-    joint = options.estimator == JOINT and _fit_joint(
-        model, calls, kinds, options.accept_c or MIXTURE_C, accept_terms, options.stay_c, options
-    )
+    joint = options.estimator == JOINT and _fit_joint(model, calls, kinds, accept_terms, options)
     if not joint and options.estimator in (MIXTURE, JOINT):
         _fit_mixture(model, presentations, kinds, options.accept_c or MIXTURE_C, accept_terms)
         if model.leaver is not None:
@@ -730,9 +728,7 @@ def _fit_joint(
     model: OfferResponseModel,
     calls: Sequence[CallAnswers],
     kinds: Mapping[str, str],
-    c: float,
     families: frozenset[str],
-    stay_c: float,
     options: FitOptions,
 ) -> bool:
     """The joint estimator (ml/offer_joint.py) on every call's answers and fate; False when there is too little."""
@@ -774,8 +770,8 @@ def _fit_joint(
         start_coef=model.stay.base_coef if model.stay is not None else np.zeros(x.shape[1]),
         start_intercept=model.stay.intercept if model.stay is not None else 0.0,
         weight=weight,
-        stay_c=stay_c,
-        action_c=c,
+        stay_c=options.stay_c,
+        action_c=options.accept_c or MIXTURE_C,
         gift_offer_c=GIFT_OFFER_C,
     )
     model.stay = _Linear(fit.stay_coef, fit.stay_intercept, {})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from retention_desk.storage.db import get_engine
@@ -18,7 +19,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
-        include_object=belongs_to(context.config.get_main_option("sqlalchemy.url", "").split(":")[0].split("+")[0]),
+        include_object=belongs_to(make_url(config.get_main_option("sqlalchemy.url")).get_backend_name()),
     )
     with context.begin_transaction():
         context.run_migrations()
