@@ -6,6 +6,11 @@ them, at a rate of the action terms (offer, kind × reason, …). Whoever accept
 subscriber at the label horizon with a durability per offer kind (a caller saved with no offer has their own); a
 would-be leaver who declines everything leaves (but for a small share, ``LEAVER_STAYS``).
 
+A call that ends without an accepted offer also says at once which kind of caller rang: one who then stays
+("saved without an offer") would have stayed anyway, one who goes on to cancel would have left. That is known the
+moment the call closes, months before the fate at the horizon, so the newest calls (the ones most like today's
+callers) teach the model who stays, not only what they answered.
+
 The mixture estimator (``offer_model._fit_mixture``) fits the answers alone, with s taken from a separate stay
 regression, and cannot tell a loyal caller's gift from a leaver's save where s is high. Here every call's whole
 story enters one likelihood, with the two kinds of caller as a latent class:
@@ -31,6 +36,9 @@ from retention_desk.ml.features import Feature
 # A would-be leaver who declined every offer and is still here at the horizon: rare, but real desks see callers
 # change their minds; a hard 0 would make one such call impossible under the model.
 LEAVER_STAYS = 0.02
+# A caller who declined everything and then stayed, yet was a would-be leaver (or cancelled, yet would have stayed):
+# a disposition recorded in error. Small, so the ending nearly decides the kind of caller, but never certain.
+AT_CALL_SLIP = 0.01
 DURABLE_C = 10.0  # weak: durability per kind is well determined by the accepted calls' fates
 NONE = "none"
 
@@ -44,6 +52,9 @@ class CallAnswers:
     answers: tuple[tuple[str, bool], ...]  # (offer code, accepted), in the order presented
     stayed: bool | None  # still a subscriber at the label horizon; None = too recent to know
     propensity: float | None = None  # P(the logging policy made this call's decision), when labelled
+    # How a call that accepted nothing ended: True = stayed, False = cancelled, None = unknown (open, called back,
+    # escalated) or an offer was accepted.
+    stayed_at_call: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,11 @@ def fit_joint(
     y = np.array([-1 if c.stayed is None else int(c.stayed) for c in calls])
     labelled = y >= 0
     leaver_declined_fate = np.where(labelled & ~took, np.log(np.where(y == 1, LEAVER_STAYS, 1 - LEAVER_STAYS)), 0.0)
+    ending = np.array([-1 if c.stayed_at_call is None else int(c.stayed_at_call) for c in calls])
+    ending = np.where(took, -1, ending)
+    slip, sure = np.log(AT_CALL_SLIP), np.log1p(-AT_CALL_SLIP)
+    stayer_ending = np.select([ending == 1, ending == 0], [sure, slip], 0.0)
+    leaver_ending = np.select([ending == 1, ending == 0], [slip, sure], 0.0)
 
     sizes = (k, 1, n_l, n_g, len(names), 1)
     bounds = np.cumsum((0, *sizes))
@@ -121,8 +137,9 @@ def fit_joint(
         coef, intercept, t_l, t_g, t_d, slope = split(theta)
         u = x @ coef + intercept[0]
         a, b = leaver_design @ t_l, gift_design @ t_g
-        log_a = np.bincount(presentation_call, _log_answer(b, accepted), minlength=n)
+        log_a = np.bincount(presentation_call, _log_answer(b, accepted), minlength=n) + stayer_ending
         log_b = np.bincount(presentation_call, _log_answer(a, accepted), minlength=n) + leaver_declined_fate
+        log_b = log_b + leaver_ending
         d_logit = t_d[kind_idx] + slope[0] * u
         log_fate = np.where(labelled, np.where(y == 1, -np.logaddexp(0, -d_logit), -np.logaddexp(0, d_logit)), 0.0)
         log_s, log_l = -np.logaddexp(0, -u), -np.logaddexp(0, u)

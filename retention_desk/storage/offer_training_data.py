@@ -4,7 +4,8 @@ policy was to put it first, and whether the caller stayed.
 A call's decision is its rank-1 item in ``Call.ranked`` (an offer code, or None for "no offer"), with the
 propensity the logging policy gave it. The label is the churn model's (``churn_label_of``): stayed = not churned
 within the horizon, so only calls older than the horizon (``plan_training_set``'s cutoff) carry one. Presentations
-(``CallOffer`` rows) need no horizon: the answer is known at once, so they come from every call.
+(``CallOffer`` rows) need no horizon: the answer is known at once, so they come from every call; so does how a call
+that accepted nothing ended (the caller stayed, or cancelled), which the joint estimator reads as well.
 
 Calls are read in account chunks with the same bulk loader as the churn training set, so the two read the same
 snapshots and the same label rule.
@@ -50,6 +51,17 @@ class OfferExample:
     # Every action the logging policy could have put first (propensity > 0), with that propensity: what an
     # off-policy estimate needs to ask "what would another policy have chosen here?".
     choices: dict[str | None, float] = field(default_factory=dict)
+    stayed_at_call: bool | None = None  # see ``ending_of``
+
+
+@dataclass(frozen=True)
+class RecentCall:
+    """A call younger than the horizon: no fate yet, but its answers and how it ended are known."""
+
+    features: dict[str, Feature]
+    reason: str | None
+    stayed_at_call: bool | None
+    call_id: int
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,7 @@ class OfferData:
     skipped_no_decision: int = 0  # empty ranked list, or a rank-1 propensity missing or 0
     skipped_unlabelled: int = 0  # old enough, but the account had left before the call
     too_recent: int = 0  # younger than the horizon: no label yet (their presentations are still used)
+    recent: list[RecentCall] = field(default_factory=list)  # those calls, for their answers and endings
 
 
 def decision_of(ranked: list | None) -> tuple[str | None, float, dict[str | None, float]] | None:
@@ -91,19 +104,29 @@ def decision_of(ranked: list | None) -> tuple[str | None, float, dict[str | None
     return first.get("offer_code"), float(propensity), choices
 
 
+def ending_of(disposition: str | None) -> bool | None:
+    """How a call ended, as the joint estimator reads it: True = the caller stayed without taking an offer, False =
+    they cancelled; None when the disposition does not say (an accepted offer, a callback, an escalation, open)."""
+    if disposition == "saved_without_offer":
+        return True
+    if disposition == "cancelled":
+        return False
+    return None
+
+
 def load_offer_data(session: Session, plan: TrainingPlan) -> OfferData:
     """Decisions old enough to be labelled, and every presentation, read in account chunks."""
     data = OfferData()
     horizon = timedelta(days=plan.label_horizon_days)
     calls = session.execute(
-        select(Call.id, Call.account_id, Call.started_at, Call.cancel_reason, Call.ranked).order_by(
+        select(Call.id, Call.account_id, Call.started_at, Call.cancel_reason, Call.ranked, Call.disposition).order_by(
             Call.account_id, Call.started_at
         )
     ).all()
     for chunk in _chunks(calls, CHUNK):
         snapshots, leaving = _load_chunk(session, {row.account_id for row in chunk})
         answers = _answers(session, [row.id for row in chunk])
-        for call_id, account_id, started_at, reason, ranked in chunk:
+        for call_id, account_id, started_at, reason, ranked, disposition in chunk:
             started = _aware(started_at)
             snapshot = snapshots[account_id]
             features = build_features(snapshot, started)
@@ -112,6 +135,7 @@ def load_offer_data(session: Session, plan: TrainingPlan) -> OfferData:
                 data.presentations.append(OfferPresentation(features, reason, code, accepted, n > 0, started, call_id))
             if plan.cutoff is None or started > plan.cutoff:
                 data.too_recent += 1
+                data.recent.append(RecentCall(features, reason, ending_of(disposition), call_id))
                 continue
             decision = decision_of(ranked)
             if decision is None:
@@ -124,27 +148,40 @@ def load_offer_data(session: Session, plan: TrainingPlan) -> OfferData:
             action, propensity, choices = decision
             accepted_code = next((code for code, accepted in presented if accepted), None)
             data.decisions.append(
-                OfferExample(features, started, reason, action, propensity, not label, accepted_code, call_id, choices)
+                OfferExample(
+                    features,
+                    started,
+                    reason,
+                    action,
+                    propensity,
+                    not label,
+                    accepted_code,
+                    call_id,
+                    choices,
+                    ending_of(disposition),
+                )
             )
     data.decisions.sort(key=lambda e: (e.as_of, e.call_id))
     return data
 
 
 def answered_calls(data: OfferData, leave_out: Collection[int] = ()) -> list[CallAnswers]:
-    """Every call with its answers in order and, when labelled, its fate and decision propensity (the joint
-    estimator's input), except the calls in ``leave_out`` (a hold-out). A call with neither answers nor a fate
-    says nothing and is skipped."""
+    """Every call with its answers in order, how it ended and, when labelled, its fate and decision propensity (the
+    joint estimator's input), except the calls in ``leave_out`` (a hold-out). A call with no answers, no ending and
+    no fate says nothing and is skipped."""
     answers: dict[int, list[OfferPresentation]] = {}
     for p in data.presentations:
         answers.setdefault(p.call_id, []).append(p)
     leave_out = set(leave_out)
     out = []
     for e in data.decisions:
+        given = tuple((p.offer_code, p.accepted) for p in answers.pop(e.call_id, []))
         if e.call_id not in leave_out:
-            given = tuple((p.offer_code, p.accepted) for p in answers.pop(e.call_id, []))
-            out.append(CallAnswers(e.features, e.reason, given, e.stayed, e.propensity))
-        else:
-            answers.pop(e.call_id, None)
+            out.append(CallAnswers(e.features, e.reason, given, e.stayed, e.propensity, e.stayed_at_call))
+    for r in data.recent:
+        given = tuple((p.offer_code, p.accepted) for p in answers.pop(r.call_id, []))
+        if r.call_id not in leave_out and (given or r.stayed_at_call is not None):
+            out.append(CallAnswers(r.features, r.reason, given, None, None, r.stayed_at_call))
     for call_id, given in answers.items():
         if call_id not in leave_out:
             said = tuple((p.offer_code, p.accepted) for p in given)

@@ -9,9 +9,16 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from retention_desk.ml.offer_joint import durability
+from retention_desk.ml.offer_joint import _sigmoid, durability
 from retention_desk.ml.offer_model import CallAnswers, FitOptions, OfferResponseModel, fit_offer_model
-from retention_desk.storage.offer_training_data import OfferData, OfferExample, OfferPresentation, answered_calls
+from retention_desk.storage.offer_training_data import (
+    OfferData,
+    OfferExample,
+    OfferPresentation,
+    RecentCall,
+    answered_calls,
+    ending_of,
+)
 from tests.unit.test_offer_model import Spec, _row
 
 GIFT = Spec("CHANNEL_FREE", "premium_channel", 0.4)
@@ -21,10 +28,11 @@ KINDS = {GIFT.code: GIFT.kind, SAVER.code: SAVER.kind}
 LASTS = {None: 0.95, GIFT.code: 0.95, SAVER.code: 0.7}  # P(still here at the horizon | saved by …)
 
 
-def _calls(n: int = 8000, seed: int = 11):
+def _calls(n: int = 8000, seed: int = 11, known: float = 0.8, endings: bool = False):
     """Long-standing callers mostly stay anyway (s = 0.8), new ones mostly leave (s = 0.2). Would-be stayers take
     GIFT 70% of the time and SAVER 20%; would-be leavers GIFT 5% and SAVER 45%. Saves by SAVER last 70% to the
-    horizon, the rest 95%. A fifth of the calls are too recent to have a fate."""
+    horizon, the rest 95%. A share ``1 - known`` of the calls are too recent to have a fate; with ``endings`` a call
+    that accepted nothing says how it ended (a would-be stayer stays, a would-be leaver cancels)."""
     rng = random.Random(seed)
     accept = {GIFT.code: (0.7, 0.05), SAVER.code: (0.2, 0.45)}
     decisions, calls = [], []
@@ -35,10 +43,11 @@ def _calls(n: int = 8000, seed: int = 11):
         yes = action is not None and rng.random() < accept[action][0 if stays_anyway else 1]
         saved_by = action if yes else None
         stayed = (stays_anyway or yes) and rng.random() < LASTS[saved_by]
-        known = rng.random() < 0.8
+        is_known = rng.random() < known
         answers = ((action, yes),) if action else ()
-        calls.append(CallAnswers(row, "price", answers, stayed if known else None, 1 / 3))
-        if known:
+        ending = stays_anyway if endings and not yes else None
+        calls.append(CallAnswers(row, "price", answers, stayed if is_known else None, 1 / 3, ending))
+        if is_known:
             decisions.append((row, action, stayed))
     return decisions, calls
 
@@ -77,6 +86,25 @@ def test_the_joint_estimator_tells_gifts_from_saves_and_learns_how_long_saves_la
     assert durability(model.durable, SAVER.kind, average_caller)[0] == pytest.approx(0.7, abs=0.06)
 
 
+def test_how_a_call_ended_teaches_who_stays_long_before_the_fates_come_in():
+    """Nine calls in ten too recent for a fate: with how they ended, the share who would stay anyway comes out as
+    it does when every fate is known; without, it does not. (The planted share is a step in tenure, which a
+    logistic cannot draw exactly, so the yardstick is the fit with every fate known, not the step itself.)"""
+    probe = [_row(random.Random(i)) for i in range(600)]
+    groups = [[r for r in probe if r["tenure_months"] <= 30], [r for r in probe if r["tenure_months"] > 30]]
+
+    def stay_anyway(model: OfferResponseModel) -> np.ndarray:
+        assert model.stay is not None
+        return np.array([_sigmoid(model.stay.base(model._encode(g, ["price"] * len(g)))).mean() for g in groups])
+
+    everything = stay_anyway(_fit(*_calls(6000, seed=5, known=1.0)))
+    with_endings = stay_anyway(_fit(*_calls(6000, seed=5, known=0.1, endings=True)))
+    fates_only = stay_anyway(_fit(*_calls(6000, seed=5, known=0.1)))
+    assert everything == pytest.approx([0.2, 0.8], abs=0.06)
+    assert np.max(np.abs(with_endings - everything)) < 0.02
+    assert np.max(np.abs(with_endings - everything)) < np.max(np.abs(fates_only - everything))
+
+
 def test_without_the_calls_the_joint_estimator_falls_back_to_the_mixture():
     decisions, calls = _calls(3000)
     model = _fit(decisions, calls, use_calls=False)
@@ -90,7 +118,7 @@ def test_the_nightly_input_holds_every_call_but_the_hold_out_with_fates_only_whe
     data = OfferData(
         decisions=[
             OfferExample(row, at, "price", "DISC", 0.5, True, "DISC", 1),
-            OfferExample(row, at, "price", None, 0.25, False, None, 2),
+            OfferExample(row, at, "price", None, 0.25, False, None, 2, stayed_at_call=False),
             OfferExample(row, at, "moving", "PAUSE", 0.5, True, None, 3),
         ],
         presentations=[
@@ -98,6 +126,12 @@ def test_the_nightly_input_holds_every_call_but_the_hold_out_with_fates_only_whe
             OfferPresentation(row, "price", "DISC", True, True, at, 1),
             OfferPresentation(row, "moving", "PAUSE", False, False, at, 3),
             OfferPresentation(row, "content", "FILM", True, False, at, 4),  # too recent for a fate
+            OfferPresentation(row, "price", "DISC", False, False, at, 7),  # no decision on record
+        ],
+        recent=[
+            RecentCall(row, "content", None, 4),
+            RecentCall(row, "not_using", True, 5),  # no offer, stayed: says who stays
+            RecentCall(row, "other", None, 6),  # no offer, still open: says nothing
         ],
     )
     calls = {(c.reason, c.answers): c for c in answered_calls(data, leave_out={3})}
@@ -105,9 +139,20 @@ def test_the_nightly_input_holds_every_call_but_the_hold_out_with_fates_only_whe
         ("price", (("CREDIT", False), ("DISC", True))),
         ("price", ()),
         ("content", (("FILM", True),)),
+        ("not_using", ()),
+        ("price", (("DISC", False),)),
     }
     assert calls[("price", ())].stayed is False and calls[("price", ())].propensity == 0.25
+    assert calls[("price", ())].stayed_at_call is False
     assert calls[("content", (("FILM", True),))].stayed is None
+    assert calls[("not_using", ())].stayed is None and calls[("not_using", ())].stayed_at_call is True
+
+
+def test_only_a_stay_or_a_cancellation_says_which_kind_of_caller_rang():
+    assert ending_of("saved_without_offer") is True
+    assert ending_of("cancelled") is False
+    for disposition in ("saved_with_offer", "downgraded", "callback", "escalated", None):
+        assert ending_of(disposition) is None
 
 
 def test_the_joint_likelihood_s_gradient_matches_finite_differences(monkeypatch: pytest.MonkeyPatch):
@@ -121,7 +166,7 @@ def test_the_joint_likelihood_s_gradient_matches_finite_differences(monkeypatch:
         return minimize(fun, x0, **kwargs)
 
     monkeypatch.setattr(offer_joint.optimize, "minimize", spy)
-    decisions, calls = _calls(800, seed=4)
+    decisions, calls = _calls(800, seed=4, endings=True)
     _fit(decisions, calls)
     theta = seen["start"] + np.random.default_rng(0).normal(0, 0.3, len(seen["start"]))
     _, gradient = seen["loss"](theta)
