@@ -4,7 +4,10 @@ This is the only bridge from the ground truth to the simulator. It regenerates t
 (same seed, same draws, so account ids match the database) to know what the database does not: each
 subscriber's usage, latent taste and true risk. Callers answer offers per the ground truth, with common random
 numbers: every policy compared on a day meets the same callers with the same dice, so differences between
-policies are differences of policy, not of luck.
+policies are differences of policy, not of luck. A caller's answer to the first offer made, whichever it is, is
+read from the same die (and the second from a second die): a caller who would say yes to a weaker offer also says
+yes to a stronger one. Each answer keeps its true probability; only the luck two policies share grows, so their
+difference is measured with less noise than with a separate die per offer.
 
 A caller who would stay anyway accepts an offer with P = 0.25 + 0.5 × lift (a gift is welcome); one who would
 leave accepts exactly the offers that keep them (P = lift). A kept caller is still a subscriber at the horizon
@@ -26,6 +29,8 @@ from retention_desk.synth.history import CALL_SHARE, account_features
 from retention_desk.synth.products import PlanBook
 from retention_desk.synth.world import draw_population
 
+MAX_POSITIONS = 5  # offers one call can hear: the largest limit OfferPolicy accepts
+
 
 @dataclass
 class Callers:
@@ -38,7 +43,7 @@ class Callers:
     churn_p: np.ndarray
     stays_anyway: np.ndarray
     lift: np.ndarray  # callers × offers: P(the offer keeps the caller if they would leave)
-    u_answer: np.ndarray  # callers × offers: the die each offer's answer is read from
+    u_answer: np.ndarray  # callers × positions: the die the first, second, … offer's answer is read from
     u_durable: np.ndarray  # callers: the die the save's durability is read from
     contract_type: np.ndarray
 
@@ -107,24 +112,23 @@ class SimulatedWorld:
             churn_p=churn_p,
             stays_anyway=stays,
             lift=lift if lift is not None else np.zeros((0, len(self.offers))),
-            u_answer=rng.random((n, len(self.offers))),
+            u_answer=rng.random((n, MAX_POSITIONS)),
             u_durable=rng.random(n),
             contract_type=np.asarray(chosen["contract_type"]),
         )
 
-    def answer(self, callers: Callers, i: int, code: str) -> bool:
-        """Does caller ``i`` accept this offer?"""
-        j = self._column[code]
-        lift = callers.lift[i, j]
+    def answer(self, callers: Callers, i: int, code: str, position: int = 0) -> bool:
+        """Does caller ``i`` accept this offer, made as the call's offer number ``position`` (0 = first)?"""
+        lift = callers.lift[i, self._column[code]]
         p = 0.25 + 0.5 * lift if callers.stays_anyway[i] else lift
-        return bool(callers.u_answer[i, j] < p)
+        return bool(callers.u_answer[i, min(position, MAX_POSITIONS - 1)] < p)
 
     def play(self, callers: Callers, i: int, presented: Sequence[str]) -> Outcome:
         """Offers made in order until one is accepted, and the caller's fate."""
         answers: list[tuple[str, bool]] = []
         accepted = None
-        for code in presented:
-            yes = self.answer(callers, i, code)
+        for position, code in enumerate(presented):
+            yes = self.answer(callers, i, code, position)
             answers.append((code, yes))
             if yes:
                 accepted = code

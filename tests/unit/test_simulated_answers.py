@@ -1,0 +1,52 @@
+"""The simulator's callers: each answer keeps its true probability, and two policies that make different first
+offers to the same caller read the same die, so their difference is a difference of policy, not of luck."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from retention_desk.synth.simulation import MAX_POSITIONS, Callers, SimulatedWorld
+
+OFFERS = [{"code": "WEAK", "kind": "bill_credit"}, {"code": "STRONG", "kind": "percent_discount"}]
+
+
+def _callers(n: int = 20000) -> Callers:
+    rng = np.random.default_rng(3)
+    lift = np.column_stack([np.full(n, 0.1), np.full(n, 0.3)])
+    return Callers(
+        day=1,
+        account_ids=np.arange(1, n + 1),
+        reasons=np.full(n, "price", dtype=object),
+        unsavable=np.zeros(n, dtype=bool),
+        churn_p=np.full(n, 0.5),
+        stays_anyway=rng.random(n) < 0.4,
+        lift=lift,
+        u_answer=rng.random((n, MAX_POSITIONS)),
+        u_durable=rng.random(n),
+        contract_type=np.full(n, "one_year", dtype=object),
+    )
+
+
+def test_answers_keep_their_probabilities_and_a_yes_to_the_weaker_offer_means_a_yes_to_the_stronger():
+    world = SimulatedWorld({}, {}, {}, OFFERS)
+    callers = _callers()
+    weak = np.array([world.answer(callers, i, "WEAK") for i in range(len(callers))])
+    strong = np.array([world.answer(callers, i, "STRONG") for i in range(len(callers))])
+    stays = callers.stays_anyway
+    # A would-be stayer takes an offer as a gift with P = 0.25 + 0.5 × lift; a would-be leaver with P = lift.
+    assert weak[stays].mean() == pytest.approx(0.30, abs=0.015)
+    assert strong[stays].mean() == pytest.approx(0.40, abs=0.015)
+    assert weak[~stays].mean() == pytest.approx(0.10, abs=0.01)
+    assert strong[~stays].mean() == pytest.approx(0.30, abs=0.015)
+    assert not np.any(weak & ~strong)
+
+
+def test_a_second_offer_is_answered_with_its_own_die():
+    world = SimulatedWorld({}, {}, {}, OFFERS)
+    callers = _callers()
+    leavers = np.flatnonzero(~callers.stays_anyway)
+    second = [world.play(callers, i, ["WEAK", "STRONG"]).answers for i in leavers]
+    after_a_no = [answers[1][1] for answers in second if len(answers) == 2]
+    # Read from the first die, a no to WEAK (u ≥ 0.1) would make STRONG's yes 0.2 / 0.9; its own die gives 0.3.
+    assert np.mean(after_a_no) == pytest.approx(0.30, abs=0.015)
