@@ -29,6 +29,7 @@ class OfferPolicy:
     holdout_share: float = 0.02  # calls that get no offer at all, to measure what offering adds
     max_offers_per_call: int = 2  # offers presented before the desk moves on to the cancellation
     margin_share: float = 0.35  # share of the monthly charge that is margin, for a subscriber's value
+    explore_by_rank: bool = True  # explored offers drawn with weight 1 / (their rank by value); False: uniformly
 
     def __post_init__(self) -> None:
         if not (0 <= self.explore_share <= 0.5 and 0 <= self.holdout_share <= 0.5):
@@ -45,6 +46,7 @@ class OfferPolicy:
             holdout_share=_float_env("RETENTION_DESK_HOLDOUT_SHARE", cls.holdout_share),
             max_offers_per_call=_int_env("RETENTION_DESK_MAX_OFFERS_PER_CALL", cls.max_offers_per_call),
             margin_share=_float_env("RETENTION_DESK_MARGIN_SHARE", cls.margin_share),
+            explore_by_rank=_flag_env("RETENTION_DESK_EXPLORE_BY_RANK", cls.explore_by_rank),
         )
 
 
@@ -146,6 +148,18 @@ def _float_env(name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number such as 0.05, not {raw!r}.") from None
+
+
+def _flag_env(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}.")
 
 
 def is_placeholder_secret(value: str) -> bool:

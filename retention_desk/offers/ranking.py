@@ -5,8 +5,10 @@ Each permitted offer is worth its expected incremental value:
     (P(stay | offer) − P(stay | no offer)) × customer value − P(accept | offer) × the offer's total cost
 
 and "no offer" competes with value 0. Most calls take the best action (``exploit``). A configurable share of calls
-draws the first offer uniformly among the permitted ones (``explore``) so the response model keeps learning about
-offers it would not pick, and a small share gets no offer at all (``holdout``) to measure what offering adds.
+draws the first offer at random among the permitted ones (``explore``) so the response model keeps learning about
+offers it would not pick: every offer can be drawn, the k-th best by the model with weight 1 / k (or all alike,
+``explore_by_rank`` off), so exploring costs less and teaches most about the offers that could be the best. A small
+share gets no offer at all (``holdout``) to measure what offering adds.
 Every item of the shown list carries its propensity: the probability that this policy, on this call, would have
 put it first. Over one decision the propensities sum to 1, which is what unbiased learning and off-policy
 evaluation need.
@@ -118,6 +120,20 @@ def expected_value(candidate: Candidate, p_stay_none: float, customer_value: flo
     return (candidate.p_stay - p_stay_none) * customer_value - candidate.p_accept * candidate.total_cost
 
 
+def explore_weights(values: Sequence[float], by_rank: bool) -> list[float]:
+    """P(an explored call draws offer i): weight 1 / (i's rank by value, best first; ties keep their order), or
+    uniform. Every offer keeps a share, so every logged action has a propensity above 0."""
+    k = len(values)
+    if not by_rank:
+        return [1.0 / k] * k
+    order = sorted(range(k), key=lambda i: (-values[i], i))
+    weight = [0.0] * k
+    for rank, i in enumerate(order, start=1):
+        weight[i] = 1.0 / rank
+    total = sum(weight)
+    return [w / total for w in weight]
+
+
 def action_probabilities(
     values: Sequence[float], policy: OfferPolicy, *, explore: bool = True
 ) -> tuple[list[float], float, int | None]:
@@ -134,7 +150,8 @@ def action_probabilities(
     explore_share = policy.explore_share if explore else 0.0
     holdout_share = policy.holdout_share if explore else 0.0
     exploit_share = 1.0 - explore_share - holdout_share
-    probs = [explore_share / k + (exploit_share if i == best else 0.0) for i in range(k)]
+    explore = explore_weights(values, policy.explore_by_rank)
+    probs = [explore_share * explore[i] + (exploit_share if i == best else 0.0) for i in range(k)]
     none = holdout_share + (exploit_share if best is None else 0.0)
     return probs, none, best
 
@@ -154,6 +171,16 @@ def policy_probabilities(
     out: dict[str | None, float] = {c.offer_code: p for c, p in zip(presentable, probs, strict=True)}
     out[NO_OFFER] = p_none
     return out
+
+
+def _draw(weights: Sequence[float], u: float) -> int:
+    """The index whose slice of [0, 1) holds ``u`` (the last one absorbs rounding)."""
+    edge = 0.0
+    for i, w in enumerate(weights):
+        edge += w
+        if u < edge:
+            return i
+    return len(weights) - 1
 
 
 def rank_offers(
@@ -183,7 +210,7 @@ def rank_offers(
     elif k and u_mode < policy.holdout_share:
         mode, chosen = HOLDOUT, None
     elif k and u_mode < policy.holdout_share + policy.explore_share:
-        mode, chosen = EXPLORE, min(int(u_pick * k), k - 1)
+        mode, chosen = EXPLORE, _draw(explore_weights(values, policy.explore_by_rank), u_pick)
     else:
         mode, chosen = EXPLOIT, best
 

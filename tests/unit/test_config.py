@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from retention_desk import create_app
-from retention_desk.config import ConfigError, Settings, is_placeholder_secret, test_settings
+from retention_desk.config import ConfigError, OfferPolicy, Settings, is_placeholder_secret, test_settings
 
 
 def production_settings(tmp_path: Path, secret: str | None) -> Settings:
@@ -61,3 +61,15 @@ def test_the_app_factory_builds_nothing_at_import_time() -> None:
     import retention_desk
 
     assert not hasattr(retention_desk, "app")
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("0", False), ("off", False), ("1", True), ("yes", True), ("", True)])
+def test_the_exploration_rule_reads_a_switch(monkeypatch, raw: str, expected: bool) -> None:
+    monkeypatch.setenv("RETENTION_DESK_EXPLORE_BY_RANK", raw)
+    assert OfferPolicy.from_env().explore_by_rank is expected
+
+
+def test_a_switch_that_is_neither_on_nor_off_is_refused_in_one_sentence(monkeypatch) -> None:
+    monkeypatch.setenv("RETENTION_DESK_EXPLORE_BY_RANK", "sometimes")
+    with pytest.raises(ConfigError, match="RETENTION_DESK_EXPLORE_BY_RANK must be true or false"):
+        OfferPolicy.from_env()

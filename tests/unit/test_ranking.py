@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import replace
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -40,6 +43,7 @@ policies = st.builds(
     explore_share=share,
     holdout_share=share,
     max_offers_per_call=st.integers(min_value=1, max_value=5),
+    explore_by_rank=st.booleans(),
 )
 draws = st.tuples(st.floats(min_value=0, max_value=1, exclude_max=True), st.floats(0, 1, exclude_max=True))
 
@@ -100,16 +104,35 @@ def test_no_offer_is_chosen_when_every_offer_loses_money() -> None:
 
 
 def test_exploration_and_holdout_follow_the_first_draw() -> None:
+    uniform = replace(POLICY, explore_by_rank=False)
     cands = [Candidate("A", 0.7, 0.3, 100), Candidate("B", 0.55, 0.3, 100), Candidate("C", 0.5, 0.5, 900)]
-    holdout = _rank(cands, draw=(0.01, 0.0))
+    holdout = _rank(cands, uniform, draw=(0.01, 0.0))
     assert holdout.mode == HOLDOUT and holdout.chosen is None and holdout.to_present(2) == []
-    explore = _rank(cands, draw=(0.05, 0.99))
+    explore = _rank(cands, uniform, draw=(0.05, 0.99))
     assert explore.mode == EXPLORE and explore.chosen == "C"
     assert explore.items[0].propensity == pytest.approx(POLICY.explore_share / 3)
-    exploit = _rank(cands, draw=(0.5, 0.0))
+    exploit = _rank(cands, uniform, draw=(0.5, 0.0))
     assert exploit.chosen == "A"
     assert exploit.items[0].propensity == pytest.approx(1 - POLICY.holdout_share - POLICY.explore_share * 2 / 3)
     assert exploit.to_present(2) == ["A", "B"]  # the follow-up is the next offer worth more than nothing
+
+
+def test_explored_calls_favour_the_offers_ranked_near_the_top_but_can_draw_any() -> None:
+    # Values 1,500, 900, 300 and -1,300: explored with weights 1, 1/2, 1/3 and 1/4 (of their sum, 25/12).
+    cands = [
+        Candidate("LAST", 0.40, 0.5, 1600),
+        Candidate("BEST", 0.90, 0.5, 1000),
+        Candidate("THIRD", 0.60, 0.2, 1000),
+        Candidate("SECOND", 0.80, 0.5, 1200),
+    ]
+    weights = {"BEST": 12 / 25, "SECOND": 6 / 25, "THIRD": 4 / 25, "LAST": 3 / 25}
+    grid = [(i + 0.5) / 1000 for i in range(1000)]
+    drawn = Counter(_rank(cands, draw=(0.05, u)).chosen for u in grid)
+    for code, weight in weights.items():
+        assert drawn[code] / len(grid) == pytest.approx(weight, abs=0.002)
+        item = next(i for i in _rank(cands, draw=(0.05, 0.0)).items if i.offer_code == code)
+        exploit = 1 - POLICY.explore_share - POLICY.holdout_share if code == "BEST" else 0.0
+        assert item.propensity == pytest.approx(POLICY.explore_share * weight + exploit)
 
 
 def test_a_decision_survives_its_stored_form() -> None:
