@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from retention_desk.config import Settings
 from retention_desk.offers import ranking
-from retention_desk.services import calls
+from retention_desk.services import calls, simulation
 from retention_desk.services.simulation import POLICIES, SimulationError, run_simulation, write_chart
 from retention_desk.storage.db import get_engine
 from retention_desk.storage.tables import Call
@@ -72,3 +72,19 @@ def test_a_database_without_a_world_is_refused(settings: Settings) -> None:
 def test_nonsense_sizes_are_refused(world_settings: Settings) -> None:
     with pytest.raises(SimulationError, match="days"):
         run_simulation(settings=world_settings, days=0, calls_per_day=5)
+
+
+def test_the_nightly_off_policy_estimate_rests_on_the_last_days_calls_only(
+    world_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = []
+    real = simulation._off_policy_estimate
+
+    def spy(settings, logged):
+        seen.append(len(logged))
+        return real(settings, logged)
+
+    monkeypatch.setattr(simulation, "OPE_WINDOW_DAYS", 2)
+    monkeypatch.setattr(simulation, "_off_policy_estimate", spy)
+    run_simulation(settings=world_settings, days=3, calls_per_day=6, seed=4, retrain=False)
+    assert seen == [6, 12, 12]
