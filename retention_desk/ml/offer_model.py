@@ -756,24 +756,27 @@ def _fit_joint(
     labelled = [i for i, call in enumerate(usable) if call.stayed is not None and call.propensity is not None]
     if options.weighted and labelled:
         weight[labelled] = stay_weights([usable[i].propensity or 1.0 for i in labelled], options.min_propensity)
-    fit = fit_joint(
-        x=x,
-        calls=usable,
-        leaver_design=leaver.matrix(len(call_of)),
-        gift_design=gift.matrix(len(call_of)),
-        leaver_index=leaver.index,
-        gift_index=gift.index,
-        presentation_call=np.array(call_of, dtype=np.int64),
-        accepted=np.array(accepted, dtype=bool),
-        kinds_of_calls=took,
-        kind_names=sorted({kinds[code] for call in usable for code, _ in call.answers}),
-        start_coef=model.stay.base_coef if model.stay is not None else np.zeros(x.shape[1]),
-        start_intercept=model.stay.intercept if model.stay is not None else 0.0,
-        weight=weight,
-        stay_c=options.stay_c,
-        action_c=options.accept_c or MIXTURE_C,
-        gift_offer_c=GIFT_OFFER_C,
-    )
+    # One BLAS thread: the same data give the same fit (thread-split sums differ in the last bit, and a month of
+    # nightly refits in the simulator amplified that into different runs from the same seed).
+    with threadpool_limits(limits=1):
+        fit = fit_joint(
+            x=x,
+            calls=usable,
+            leaver_design=leaver.matrix(len(call_of)),
+            gift_design=gift.matrix(len(call_of)),
+            leaver_index=leaver.index,
+            gift_index=gift.index,
+            presentation_call=np.array(call_of, dtype=np.int64),
+            accepted=np.array(accepted, dtype=bool),
+            kinds_of_calls=took,
+            kind_names=sorted({kinds[code] for call in usable for code, _ in call.answers}),
+            start_coef=model.stay.base_coef if model.stay is not None else np.zeros(x.shape[1]),
+            start_intercept=model.stay.intercept if model.stay is not None else 0.0,
+            weight=weight,
+            stay_c=options.stay_c,
+            action_c=options.accept_c or MIXTURE_C,
+            gift_offer_c=GIFT_OFFER_C,
+        )
     model.stay = _Linear(fit.stay_coef, fit.stay_intercept, {})
     model.leaver, model.gift, model.durable = fit.leaver, fit.gift, fit.durable
     model.accept_codes = frozenset(code for call in usable for code, _ in call.answers)
