@@ -51,6 +51,7 @@ from sqlmodel import Session
 from retention_desk.config import Settings
 from retention_desk.ml.features import Feature, build_features
 from retention_desk.ml.policy_value import estimate_policy_value
+from retention_desk.ml.registry import clear_serving_cache
 from retention_desk.offers.eligibility import total_cost
 from retention_desk.offers.ranking import policy_probabilities
 from retention_desk.services.calls import (
@@ -409,6 +410,11 @@ def _simulate(settings: Settings, run: _Run, progress: Progress | None) -> Simul
                 horizon_days=run.label_horizon_days,
                 progress=False,
             )
+            # A simulated night is hours long: the desk serves the night's champion from the first call of the day,
+            # and the estimate below judges that policy. (The serving cache re-reads the champion every few seconds
+            # of the clock; left alone, the stale model served part of the next day, more of it on a busier
+            # machine, and runs from the same seed differed.)
+            clear_serving_cache()
         estimate = _off_policy_estimate(settings, [e for calls in logged[-OPE_WINDOW_DAYS:] for e in calls])
         if progress:
             progress(day, _progress_line(result))

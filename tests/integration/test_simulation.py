@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,29 @@ def test_the_nightly_off_policy_estimate_rests_on_the_last_days_calls_only(
     monkeypatch.setattr(simulation, "_off_policy_estimate", spy)
     run_simulation(settings=world_settings, days=3, calls_per_day=6, seed=4, retrain=False)
     assert seen == [6, 12, 12]
+
+
+def test_the_day_after_a_retrain_is_served_by_the_night_s_champion_from_its_first_call(
+    world_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A serving cache that would keep the old champion all day: the simulated night must still hand over.
+    settings = replace(world_settings, extra={**world_settings.extra, "model_recheck_seconds": 3600.0})
+    nights, served = [], []
+    real_retrain, real_start = simulation.retrain_offer_model, simulation.start_call
+
+    def retrain(**kwargs):  # the test world is small: train and promote whatever it holds
+        result = real_retrain(**kwargs, min_decisions=50, force=True)
+        nights.append(result)
+        return result
+
+    def start(**kwargs):
+        call = real_start(**kwargs)
+        served.append((kwargs["now"].date(), call.offer_model_version))
+        return call
+
+    monkeypatch.setattr(simulation, "retrain_offer_model", retrain)
+    monkeypatch.setattr(simulation, "start_call", start)
+    report = run_simulation(settings=settings, days=2, calls_per_day=8, seed=6, retrain=True)
+    assert nights[0].decision == "promoted" and nights[0].new_version
+    day_two = {version for day, version in served if day == report.days[1].date}
+    assert day_two == {nights[0].new_version}
