@@ -30,6 +30,7 @@ made from it as a template), so the demo's own data and model registry are left 
 from __future__ import annotations
 
 import math
+import os
 import random
 import shutil
 import sqlite3
@@ -305,12 +306,25 @@ def _scratch_copy(settings: Settings) -> Iterator[Settings]:
                 ) from None
             pg_name = name
             copy_url = parsed.set(database=name).render_as_string(hide_password=False)
-        yield replace(settings, database_url=copy_url, model_dir=folder / "models")
+        models = folder / "models"
+        if Path(settings.model_dir).is_dir():  # else the registry restores each from the database copy, noisily
+            shutil.copytree(
+                settings.model_dir, models, ignore=shutil.ignore_patterns("*.tmp", ".*"), copy_function=_link_or_copy
+            )
+        yield replace(settings, database_url=copy_url, model_dir=models)
     finally:
         dispose_engines()
         if pg_name:
             _admin(settings.database_url, f'DROP DATABASE IF EXISTS "{pg_name}"')
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """Artifacts are written once and replaced by renaming, never changed in place, so a hard link is a safe copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def _admin(url: str, statement: str) -> None:

@@ -115,3 +115,13 @@ def test_the_day_after_a_retrain_is_served_by_the_night_s_champion_from_its_firs
     assert nights[0].decision == "promoted" and nights[0].new_version
     day_two = {version for day, version in served if day == report.days[1].date}
     assert day_two == {nights[0].new_version}
+
+
+def test_the_scratch_run_starts_from_the_served_models_and_leaves_their_folder_alone(world_settings: Settings) -> None:
+    def files() -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in Path(world_settings.model_dir).glob("*") if p.is_file()}
+
+    before = files()
+    assert before, "the test world serves a model"
+    run_simulation(settings=world_settings, days=1, calls_per_day=5, seed=2, retrain=True)
+    assert files() == before
