@@ -756,8 +756,8 @@ def _fit_joint(
     labelled = [i for i, call in enumerate(usable) if call.stayed is not None and call.propensity is not None]
     if options.weighted and labelled:
         weight[labelled] = stay_weights([usable[i].propensity or 1.0 for i in labelled], options.min_propensity)
-    # One BLAS thread: the same data give the same fit (thread-split sums differ in the last bit, and a month of
-    # nightly refits in the simulator amplified that into different runs from the same seed).
+    # One BLAS thread: the fit's matrices are small, and threads only contend with whatever else runs (two
+    # 30-day simulations side by side on two cores took about 4½ minutes each with it, about 8 without).
     with threadpool_limits(limits=1):
         fit = fit_joint(
             x=x,
