@@ -21,6 +21,9 @@ def default_instance_path() -> Path:
     return Path(os.environ.get("RETENTION_DESK_INSTANCE_PATH", "instance")).resolve()
 
 
+MAX_OFFERS_PER_CALL = 5  # the most a configuration may allow; a caller hears no more
+
+
 @dataclass(frozen=True)
 class OfferPolicy:
     """How the desk chooses among counter-offers; see docs/offers.md for what each knob trades."""
@@ -34,8 +37,8 @@ class OfferPolicy:
     def __post_init__(self) -> None:
         if not (0 <= self.explore_share <= 0.5 and 0 <= self.holdout_share <= 0.5):
             raise ConfigError("The exploration and hold-out shares must each be between 0 and 0.5.")
-        if not 1 <= self.max_offers_per_call <= 5:
-            raise ConfigError("The number of offers per call must be between 1 and 5.")
+        if not 1 <= self.max_offers_per_call <= MAX_OFFERS_PER_CALL:
+            raise ConfigError(f"The number of offers per call must be between 1 and {MAX_OFFERS_PER_CALL}.")
         if not 0 < self.margin_share <= 1:
             raise ConfigError("The margin share must be above 0 and at most 1.")
 

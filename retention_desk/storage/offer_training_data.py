@@ -85,8 +85,11 @@ class OfferData:
     presentations: list[OfferPresentation] = field(default_factory=list)
     skipped_no_decision: int = 0  # empty ranked list, or a rank-1 propensity missing or 0
     skipped_unlabelled: int = 0  # old enough, but the account had left before the call
-    too_recent: int = 0  # younger than the horizon: no label yet (their presentations are still used)
-    recent: list[RecentCall] = field(default_factory=list)  # those calls, for their answers and endings
+    recent: list[RecentCall] = field(default_factory=list)  # younger than the horizon: answers and endings, no label
+
+    @property
+    def too_recent(self) -> int:
+        return len(self.recent)
 
 
 def decision_of(ranked: list | None) -> tuple[str | None, float, dict[str | None, float]] | None:
@@ -134,7 +137,6 @@ def load_offer_data(session: Session, plan: TrainingPlan) -> OfferData:
             for n, (code, accepted) in enumerate(presented):
                 data.presentations.append(OfferPresentation(features, reason, code, accepted, n > 0, started, call_id))
             if plan.cutoff is None or started > plan.cutoff:
-                data.too_recent += 1
                 data.recent.append(RecentCall(features, reason, ending_of(disposition), call_id))
                 continue
             decision = decision_of(ranked)

@@ -23,13 +23,12 @@ from typing import Any
 
 import numpy as np
 
+from retention_desk.config import MAX_OFFERS_PER_CALL
 from retention_desk.synth import ground_truth as gt
 from retention_desk.synth.events import outage_and_tickets
 from retention_desk.synth.history import CALL_SHARE, account_features
 from retention_desk.synth.products import PlanBook
 from retention_desk.synth.world import draw_population
-
-MAX_POSITIONS = 5  # offers one call can hear: the largest limit OfferPolicy accepts
 
 
 @dataclass
@@ -112,16 +111,15 @@ class SimulatedWorld:
             churn_p=churn_p,
             stays_anyway=stays,
             lift=lift if lift is not None else np.zeros((0, len(self.offers))),
-            u_answer=rng.random((n, MAX_POSITIONS)),
+            u_answer=rng.random((n, MAX_OFFERS_PER_CALL)),  # one die per position a call can reach
             u_durable=rng.random(n),
             contract_type=np.asarray(chosen["contract_type"]),
         )
 
     def answer(self, callers: Callers, i: int, code: str, position: int = 0) -> bool:
         """Does caller ``i`` accept this offer, made as the call's offer number ``position`` (0 = first)?"""
-        lift = callers.lift[i, self._column[code]]
-        p = 0.25 + 0.5 * lift if callers.stays_anyway[i] else lift
-        return bool(callers.u_answer[i, min(position, MAX_POSITIONS - 1)] < p)
+        p = gt.acceptance_probability(callers.lift[i, self._column[code]], callers.stays_anyway[i])
+        return bool(callers.u_answer[i, position] < p)
 
     def play(self, callers: Callers, i: int, presented: Sequence[str]) -> Outcome:
         """Offers made in order until one is accepted, and the caller's fate."""
@@ -156,7 +154,7 @@ class SimulatedWorld:
             still_open = weight
             for code in presented:
                 lift = float(callers.lift[i, self._column[code]])
-                p = 0.25 + 0.5 * lift if stays else lift
+                p = float(gt.acceptance_probability(lift, stays))
                 yes = still_open * p
                 cost += yes * costs[code]
                 kept += yes * self._durability(callers, i, code)
@@ -182,7 +180,7 @@ class SimulatedWorld:
         d_none = self._durability(callers, i, None)
         lift = float(callers.lift[i, self._column[code]])
         d = self._durability(callers, i, code)
-        p_accept_stayer = 0.25 + 0.5 * lift
+        p_accept_stayer = float(gt.acceptance_probability(lift, True))
         kept = s * (p_accept_stayer * d + (1 - p_accept_stayer) * d_none) + (1 - s) * lift * d
         p_accept = s * p_accept_stayer + (1 - s) * lift
         return (kept - s * d_none) * value - p_accept * cost

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from retention_desk.synth.simulation import MAX_POSITIONS, Callers, SimulatedWorld
+from retention_desk.config import MAX_OFFERS_PER_CALL
+from retention_desk.synth.simulation import Callers, SimulatedWorld
 
 OFFERS = [{"code": "WEAK", "kind": "bill_credit"}, {"code": "STRONG", "kind": "percent_discount"}]
 
@@ -22,7 +23,7 @@ def _callers(n: int = 20000) -> Callers:
         churn_p=np.full(n, 0.5),
         stays_anyway=rng.random(n) < 0.4,
         lift=lift,
-        u_answer=rng.random((n, MAX_POSITIONS)),
+        u_answer=rng.random((n, MAX_OFFERS_PER_CALL)),
         u_durable=rng.random(n),
         contract_type=np.full(n, "one_year", dtype=object),
     )
