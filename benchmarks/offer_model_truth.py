@@ -27,7 +27,7 @@ from retention_desk.services.calls import candidates_for, value_of
 from retention_desk.services.catalog import offers_in_database
 from retention_desk.services.scoring import score_accounts
 from retention_desk.services.seeding import load_plans
-from retention_desk.services.simulation import seeded_world
+from retention_desk.services.simulation import active_world_ids, seeded_world
 from retention_desk.storage.db import session_scope
 from retention_desk.storage.offer_training_data import answered_calls, load_offer_data
 from retention_desk.storage.training_data import load_account_snapshots, plan_training_set
@@ -106,8 +106,10 @@ def main() -> None:
 def _callers(settings, world, as_of, catalog, n):  # noqa: ANN001, ANN202
     rng = np.random.default_rng(5)
     contexts = []
+    with session_scope(settings.database_url) as session:
+        active = active_world_ids(session, len(world.acc["id"]))  # as the simulator: who left in the history can't call
     for day in (2, 5, 9):
-        callers = world.draw_callers(rng, day=day, active_ids=np.arange(1, len(world.acc["id"]) + 1), n_calls=n // 3)
+        callers = world.draw_callers(rng, day=day, active_ids=active, n_calls=n // 3)
         now = datetime.combine(as_of + timedelta(days=day), time(10), tzinfo=UTC)
         ids = [int(a) for a in callers.account_ids]
         with session_scope(settings.database_url) as session:

@@ -377,7 +377,7 @@ def _simulate(settings: Settings, run: _Run, progress: Progress | None) -> Simul
     events = world.extend_events(np.random.default_rng([seed, 3]), days)
     with session_scope(url) as session:
         # The stream of callers stays the world's: see the module docstring.
-        callable_ids = _active_ids(session, info["accounts"])
+        callable_ids = active_world_ids(session, info["accounts"])
     logged: list[list[_Logged]] = []  # per day
     estimate: tuple[float, float, float] | None = None
     for day in range(1, days + 1):
@@ -581,7 +581,7 @@ def _write_tickets(session: Session, events: dict[str, Any], day: int, as_of: da
         )
 
 
-def _active_ids(session: Session, n_accounts: int) -> np.ndarray:
+def active_world_ids(session: Session, n_accounts: int) -> np.ndarray:
     """The possible callers: the seeded world's subscribers that were active when the run began."""
     ids = session.execute(
         select(Account.id).where(Account.status == "active", Account.source == "synthetic", Account.id <= n_accounts)
