@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 from scipy import optimize, sparse
@@ -56,7 +55,6 @@ class CallAnswers:
     # How a call that accepted nothing ended: True = stayed, False = cancelled, None = unknown (open, called back,
     # escalated) or an offer was accepted.
     stayed_at_call: bool | None = None
-    as_of: datetime | None = None  # when the call started: the newest callers get a stay level of their own
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,7 @@ The stay part is an L2-regularised logistic regression over the same account fea
 (``features.build_features``), the cancel reason, and action terms; the acceptance part uses the same action terms.
 By default (``JOINT``, ml/offer_joint.py) both are refitted together on each call's answers and fate: callers who
 would stay anyway take gifts, would-be leavers take what keeps them, and saves last to the horizon by offer kind;
-the calls of the last ``RECENT_DAYS`` days get a stay level of their own, at which today's callers are served.
-Without the calls' answers it falls back to the mixture of ``_fit_mixture`` (answers alone):
+without the calls' answers it falls back to the mixture of ``_fit_mixture`` (answers alone):
 
     logit = base(account, reason) + Σ action terms (offered, kind, offer, kind × reason by default; offer × reason,
                                                     kind × segment, kind × usage extras, kind × base risk optional)
@@ -32,7 +31,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any, Protocol
 
 import numpy as np
@@ -78,11 +76,6 @@ MIXTURE_C = 3.0  # the mixture's two parts share the data; benchmarks/offer_mode
 # An offer's gift rate (loyal callers taking it) is shrunk hard toward its kind's: on the demo world a free hand per
 # offer chose worse (85% of the oracle's value against 87%), yet plenty of data still separates two offers of a kind.
 GIFT_OFFER_C = 0.03
-# The joint fit gives the calls of the last RECENT_DAYS days a level of their own in the share who would stay anyway,
-# and serves every caller at that level: today's callers are more like last month's than like last year's (on the
-# demo world's simulator the linear stay part fitted to a year of callers put the newest ones' share 6–8 points low;
-# docs/offer-model.md, "The newest callers").
-RECENT_DAYS = 30
 REASON = "_reason"
 NO_REASON = "none"
 MISSING = "missing"
@@ -173,9 +166,6 @@ class OfferResponseModel:
     # The joint estimator (``JOINT``, ml/offer_joint.py): ``stay`` is then the share who would stay anyway at the
     # call, and ``durable`` the logits of how many saves last to the horizon, by kind; see ``_predict_joint``.
     durable: dict[str, float] | None = None
-    # With the joint estimator: the stay part's last coefficient is the level of callers from the last
-    # ``recent_days`` days before the newest training call, and every caller served is one of them.
-    recent_days: int | None = None
 
     @property
     def is_prior(self) -> bool:
@@ -292,10 +282,7 @@ class OfferResponseModel:
         frame[REASON] = [r or NO_REASON for r in reasons]
         with threadpool_limits(limits=1):
             x = self.encoder.transform(frame)
-        x = x.toarray() if sparse.issparse(x) else np.asarray(x)
-        if self.recent_days is not None:
-            x = np.column_stack([x, np.ones(len(x))])
-        return x
+        return x.toarray() if sparse.issparse(x) else np.asarray(x)
 
     def _usage(self, rows: Sequence[Mapping[str, Feature]]) -> np.ndarray:
         if not self.usage:
@@ -454,7 +441,6 @@ class FitOptions:
     terms: frozenset[str] = DEFAULT_TERMS
     accept_terms: frozenset[str] | None = None  # the acceptance part's terms; None = ``terms`` without risk
     gift_terms: frozenset[str] = frozenset({"kind", "offer"})  # the joint estimator's gift rate
-    recent_days: int | None = RECENT_DAYS  # the joint fit's level for the newest callers; None = no such term
 
 
 def fit_offer_model(
@@ -548,7 +534,6 @@ def fit_offer_model(
         "weighted": options.weighted,
         "terms": sorted(options.terms),
         "usage": usage,
-        "recent_days": model.recent_days,
     }
     return model
 
@@ -753,11 +738,6 @@ def _fit_joint(
     rows = [call.features for call in usable]
     x = model._encode(rows, [call.reason for call in usable])
     usage = model._usage(rows)
-    start_coef = model.stay.base_coef if model.stay is not None else np.zeros(x.shape[1])
-    recent = _recent_column(usable, options.recent_days)
-    if recent is not None:
-        x = np.column_stack([x, recent])
-        start_coef = np.append(start_coef, 0.0)
     leaver, gift = _Design(families - {"risk"}), _Design(options.gift_terms)
     call_of: list[int] = []
     accepted: list[bool] = []
@@ -790,7 +770,7 @@ def _fit_joint(
             accepted=np.array(accepted, dtype=bool),
             kinds_of_calls=took,
             kind_names=sorted({kinds[code] for call in usable for code, _ in call.answers}),
-            start_coef=start_coef,
+            start_coef=model.stay.base_coef if model.stay is not None else np.zeros(x.shape[1]),
             start_intercept=model.stay.intercept if model.stay is not None else 0.0,
             weight=weight,
             stay_c=options.stay_c,
@@ -798,22 +778,10 @@ def _fit_joint(
             gift_offer_c=GIFT_OFFER_C,
         )
     model.stay = _Linear(fit.stay_coef, fit.stay_intercept, {})
-    model.recent_days = options.recent_days if recent is not None else None
     model.leaver, model.gift, model.durable = fit.leaver, fit.gift, fit.durable
     model.accept_codes = frozenset(code for call in usable for code, _ in call.answers)
     model.accept_kinds = frozenset(kinds[code] for code in model.accept_codes)
     return True
-
-
-def _recent_column(calls: Sequence[CallAnswers], days: int | None) -> np.ndarray | None:
-    """1 for a call within ``days`` of the newest dated call, else 0; None when there is no such term to fit
-    (switched off, or not both newer and older calls)."""
-    dated = [call.as_of for call in calls if call.as_of is not None]
-    if not days or not dated:
-        return None
-    since = max(dated) - timedelta(days=days)
-    column = np.array([float(call.as_of is not None and call.as_of > since) for call in calls])
-    return column if 0 < column.sum() < len(column) else None
 
 
 def _encoder(numeric: Sequence[str], categorical: Sequence[str]) -> ColumnTransformer:

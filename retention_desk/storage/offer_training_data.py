@@ -62,7 +62,6 @@ class RecentCall:
     reason: str | None
     stayed_at_call: bool | None
     call_id: int
-    as_of: datetime | None = None  # when the call started
 
 
 @dataclass(frozen=True)
@@ -138,7 +137,7 @@ def load_offer_data(session: Session, plan: TrainingPlan) -> OfferData:
             for n, (code, accepted) in enumerate(presented):
                 data.presentations.append(OfferPresentation(features, reason, code, accepted, n > 0, started, call_id))
             if plan.cutoff is None or started > plan.cutoff:
-                data.recent.append(RecentCall(features, reason, ending_of(disposition), call_id, started))
+                data.recent.append(RecentCall(features, reason, ending_of(disposition), call_id))
                 continue
             decision = decision_of(ranked)
             if decision is None:
@@ -180,15 +179,15 @@ def answered_calls(data: OfferData, leave_out: Collection[int] = ()) -> list[Cal
     for e in data.decisions:
         given = tuple((p.offer_code, p.accepted) for p in answers.pop(e.call_id, []))
         if e.call_id not in leave_out:
-            out.append(CallAnswers(e.features, e.reason, given, e.stayed, e.propensity, e.stayed_at_call, e.as_of))
+            out.append(CallAnswers(e.features, e.reason, given, e.stayed, e.propensity, e.stayed_at_call))
     for r in data.recent:
         given = tuple((p.offer_code, p.accepted) for p in answers.pop(r.call_id, []))
         if r.call_id not in leave_out and (given or r.stayed_at_call is not None):
-            out.append(CallAnswers(r.features, r.reason, given, None, None, r.stayed_at_call, r.as_of))
+            out.append(CallAnswers(r.features, r.reason, given, None, None, r.stayed_at_call))
     for call_id, given in answers.items():
         if call_id not in leave_out:
             said = tuple((p.offer_code, p.accepted) for p in given)
-            out.append(CallAnswers(given[0].features, given[0].reason, said, None, as_of=given[0].as_of))
+            out.append(CallAnswers(given[0].features, given[0].reason, said, None))
     return out
 
 

@@ -4,14 +4,13 @@ saves last; the nightly job feeds it every call but the hold-out's."""
 from __future__ import annotations
 
 import random
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 
 from retention_desk.ml.offer_joint import _sigmoid, durability
-from retention_desk.ml.offer_model import RECENT_DAYS, CallAnswers, FitOptions, OfferResponseModel, fit_offer_model
+from retention_desk.ml.offer_model import CallAnswers, FitOptions, OfferResponseModel, fit_offer_model
 from retention_desk.storage.offer_training_data import (
     OfferData,
     OfferExample,
@@ -29,18 +28,17 @@ KINDS = {GIFT.code: GIFT.kind, SAVER.code: SAVER.kind}
 LASTS = {None: 0.95, GIFT.code: 0.95, SAVER.code: 0.7}  # P(still here at the horizon | saved by …)
 
 
-def _calls(n: int = 8000, seed: int = 11, known: float = 0.8, endings: bool = False, shares=(0.2, 0.8)):
-    """Long-standing callers mostly stay anyway (s = 0.8), new ones mostly leave (s = 0.2) (or ``shares``).
-    Would-be stayers take GIFT 70% of the time and SAVER 20%; would-be leavers GIFT 5% and SAVER 45%. Saves by
-    SAVER last 70% to the horizon, the rest 95%. A share ``1 - known`` of the calls are too recent to have a fate;
-    with ``endings`` a call that accepted nothing says how it ended (a would-be stayer stays, a would-be leaver
-    cancels)."""
+def _calls(n: int = 8000, seed: int = 11, known: float = 0.8, endings: bool = False):
+    """Long-standing callers mostly stay anyway (s = 0.8), new ones mostly leave (s = 0.2). Would-be stayers take
+    GIFT 70% of the time and SAVER 20%; would-be leavers GIFT 5% and SAVER 45%. Saves by SAVER last 70% to the
+    horizon, the rest 95%. A share ``1 - known`` of the calls are too recent to have a fate; with ``endings`` a call
+    that accepted nothing says how it ended (a would-be stayer stays, a would-be leaver cancels)."""
     rng = random.Random(seed)
     accept = {GIFT.code: (0.7, 0.05), SAVER.code: (0.2, 0.45)}
     decisions, calls = [], []
     for _ in range(n):
         row = _row(rng)
-        stays_anyway = rng.random() < shares[row["tenure_months"] > 30]
+        stays_anyway = rng.random() < (0.8 if row["tenure_months"] > 30 else 0.2)
         action = rng.choice([None, GIFT.code, SAVER.code])
         yes = action is not None and rng.random() < accept[action][0 if stays_anyway else 1]
         saved_by = action if yes else None
@@ -54,7 +52,7 @@ def _calls(n: int = 8000, seed: int = 11, known: float = 0.8, endings: bool = Fa
     return decisions, calls
 
 
-def _fit(decisions, calls, use_calls: bool = True, recent_days: int | None = RECENT_DAYS) -> OfferResponseModel:
+def _fit(decisions, calls, use_calls: bool = True) -> OfferResponseModel:
     return fit_offer_model(
         rows=[d[0] for d in decisions],
         reasons=["price"] * len(decisions),
@@ -64,7 +62,7 @@ def _fit(decisions, calls, use_calls: bool = True, recent_days: int | None = REC
         kinds=KINDS,
         presentations=[(c.features, c.reason, *c.answers[0], False) for c in calls if c.answers],
         calls=calls if use_calls else (),
-        options=FitOptions(estimator="joint", recent_days=recent_days),
+        options=FitOptions(estimator="joint"),
     )
 
 
@@ -107,38 +105,6 @@ def test_how_a_call_ended_teaches_who_stays_long_before_the_fates_come_in():
     assert np.max(np.abs(with_endings - everything)) < np.max(np.abs(fates_only - everything))
 
 
-def test_the_newest_callers_set_the_share_who_stay_anyway_for_today_s_callers():
-    """A year of callers stayed anyway at 0.2 / 0.8 (new / long-standing); the last month's, with no fates yet but
-    their endings, stay more (0.4 / 0.9). Today's callers are served at the last month's level, as a year that had
-    been like the last month would serve them; without the term for the newest callers, the year's calls pull them
-    back toward the old level."""
-    now = datetime(2026, 6, 1, tzinfo=UTC)
-
-    def dated(old: list, new: list) -> list:
-        return [replace(c, as_of=now - timedelta(days=60 + i % 300)) for i, c in enumerate(old)] + [
-            replace(c, as_of=now - timedelta(days=i % 30)) for i, c in enumerate(new)
-        ]
-
-    probe = [_row(random.Random(i)) for i in range(600)]
-    groups = [[r for r in probe if r["tenure_months"] <= 30], [r for r in probe if r["tenure_months"] > 30]]
-
-    def stay_anyway(model: OfferResponseModel) -> np.ndarray:
-        assert model.stay is not None
-        return np.array([_sigmoid(model.stay.base(model._encode(g, ["price"] * len(g)))).mean() for g in groups])
-
-    decisions, old = _calls(6000, seed=5, known=1.0, endings=True)
-    _, new = _calls(2000, seed=6, known=0.0, endings=True, shares=(0.4, 0.9))
-    calls = dated(old, new)
-    with_term, without = _fit(decisions, calls), _fit(decisions, calls, recent_days=None)
-    steady_decisions, steady_old = _calls(6000, seed=5, known=1.0, endings=True, shares=(0.4, 0.9))
-    yardstick = stay_anyway(_fit(steady_decisions, dated(steady_old, new), recent_days=None))
-    assert with_term.recent_days == RECENT_DAYS and without.recent_days is None
-    assert yardstick == pytest.approx([0.4, 0.9], abs=0.07)  # a logistic draws the tenure step only roughly
-    off_with, off_without = (np.abs(stay_anyway(m) - yardstick).mean() for m in (with_term, without))
-    assert off_with < 0.03 and off_without > 3 * off_with
-    assert np.all(stay_anyway(without) < yardstick - 0.05)
-
-
 def test_without_the_calls_the_joint_estimator_falls_back_to_the_mixture():
     decisions, calls = _calls(3000)
     model = _fit(decisions, calls, use_calls=False)
@@ -163,9 +129,9 @@ def test_the_nightly_input_holds_every_call_but_the_hold_out_with_fates_only_whe
             OfferPresentation(row, "price", "DISC", False, False, at, 7),  # no decision on record
         ],
         recent=[
-            RecentCall(row, "content", None, 4, at),
-            RecentCall(row, "not_using", True, 5, at),  # no offer, stayed: says who stays
-            RecentCall(row, "other", None, 6, at),  # no offer, still open: says nothing
+            RecentCall(row, "content", None, 4),
+            RecentCall(row, "not_using", True, 5),  # no offer, stayed: says who stays
+            RecentCall(row, "other", None, 6),  # no offer, still open: says nothing
         ],
     )
     calls = {(c.reason, c.answers): c for c in answered_calls(data, leave_out={3})}
@@ -180,7 +146,6 @@ def test_the_nightly_input_holds_every_call_but_the_hold_out_with_fates_only_whe
     assert calls[("price", ())].stayed_at_call is False
     assert calls[("content", (("FILM", True),))].stayed is None
     assert calls[("not_using", ())].stayed is None and calls[("not_using", ())].stayed_at_call is True
-    assert all(call.as_of == at for call in calls.values())  # the newest callers' level needs each call's date
 
 
 def test_only_a_stay_or_a_cancellation_says_which_kind_of_caller_rang():
