@@ -117,11 +117,16 @@ def test_the_day_after_a_retrain_is_served_by_the_night_s_champion_from_its_firs
     assert day_two == {nights[0].new_version}
 
 
-def test_the_scratch_run_starts_from_the_served_models_and_leaves_their_folder_alone(world_settings: Settings) -> None:
+def test_the_scratch_run_starts_from_the_served_models_and_leaves_their_folder_alone(
+    world_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     def files() -> dict[str, bytes]:
         return {p.name: p.read_bytes() for p in Path(world_settings.model_dir).glob("*") if p.is_file()}
 
     before = files()
     assert before, "the test world serves a model"
-    run_simulation(settings=world_settings, days=1, calls_per_day=5, seed=2, retrain=True)
+    with caplog.at_level("WARNING", logger="retention_desk"):
+        run_simulation(settings=world_settings, days=1, calls_per_day=5, seed=2, retrain=True)
     assert files() == before
+    # The scratch copy found the model files in place; it did not have to rebuild them from the database copy.
+    assert not [r for r in caplog.records if "restored it from the database copy" in r.getMessage()]
