@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -56,6 +58,12 @@ def simulate_command(
     def show(day: int, line: str) -> None:
         click.echo(f"[{day}/{days}] {line}", err=True)
 
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        # A plain SIGTERM would end the process without unwinding, leaving the scratch copy behind.
+        click.echo("Stopped; the scratch copy of the database is removed.", err=True)
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         report = run_simulation(
             settings=settings,
