@@ -14,6 +14,7 @@ needs a world (``retention-desk seed --accounts 20000``) and a churn model (``re
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 import numpy as np
@@ -101,6 +102,43 @@ def main() -> None:
     for name, model in variants.items():
         got = _first_offer_value(model, contexts, world, costs, settings)
         print(f"  {name:<40} {got / len(contexts):>7,.0f} per caller = {got / oracle:6.1%} of the oracle's")
+    _whole_calls(variants["joint (chosen)"], contexts, world, costs, settings)
+
+
+def _whole_calls(model, contexts, world, costs, settings) -> None:  # noqa: ANN001
+    """The whole call (up to the offer limit), valued by the ground truth: the policy's plan against the rule
+    before plans (the best offer alone first, then the next best by value), each against the oracle's plan and
+    the oracle's offers by true value one by one."""
+    limit = settings.offer_policy.max_offers_per_call
+    alone = replace(settings.offer_policy, max_offers_per_call=1)
+    predictions = model.predict(
+        [c[2] for c in contexts], [c[3] for c in contexts], _offers(contexts), [c[4] for c in contexts]
+    )
+    totals = dict.fromkeys(("planned", "one by one", "oracle's plan", "oracle one by one"), 0.0)
+    for (callers, i, _row, _reason, _risk, permitted, value), prediction in zip(contexts, predictions, strict=True):
+        candidates = candidates_for(permitted, prediction)
+        orders = {}
+        for name, policy in (("planned", settings.offer_policy), ("one by one", alone)):
+            decision = rank_offers(
+                candidates=candidates,
+                p_stay_none=prediction.p_stay_none,
+                customer_value=value,
+                policy=policy,
+                draws=(0.99, 0.0),
+            )
+            if name == "one by one":  # stored without a plan, a decision follows up by value (the old rule)
+                decision = replace(decision, items=tuple(replace(item, planned=None) for item in decision.items))
+            orders[name] = decision.to_present(limit)
+        codes = [o.code for o, _ in permitted]
+        orders["oracle's plan"] = world.oracle_order(callers, i, codes, value, costs, limit)
+        by_truth = sorted(((world.true_value(callers, i, c, value, costs[c]), c) for c in codes), reverse=True)
+        orders["oracle one by one"] = [c for v, c in by_truth if v > 0][:limit]
+        for name, order in orders.items():
+            totals[name] += world.expected(callers, i, order, value, costs)[0]
+    print(f"whole calls (up to {limit} offers) with the chosen model, valued by the ground truth:")
+    best = totals["oracle's plan"]
+    for name, total in totals.items():
+        print(f"  {name:<20} {total / len(contexts):>7,.0f} per caller = {total / best:6.1%} of the oracle's plan")
 
 
 def _callers(settings, world, as_of, catalog, n):  # noqa: ANN001, ANN202
@@ -130,6 +168,9 @@ def _callers(settings, world, as_of, catalog, n):  # noqa: ANN001, ANN202
 
 
 def _first_offer_value(model, contexts, world, costs, settings) -> float:  # noqa: ANN001
+    """The best single offer by the model, valued alone by the ground truth: how well each estimator ranks offers
+    (the desk plans the whole call; ``_whole_calls`` measures that)."""
+    alone = replace(settings.offer_policy, max_offers_per_call=1)
     predictions = model.predict(
         [c[2] for c in contexts], [c[3] for c in contexts], _offers(contexts), [c[4] for c in contexts]
     )
@@ -139,7 +180,7 @@ def _first_offer_value(model, contexts, world, costs, settings) -> float:  # noq
             candidates=candidates_for(permitted, prediction),
             p_stay_none=prediction.p_stay_none,
             customer_value=value,
-            policy=settings.offer_policy,
+            policy=alone,
             draws=(0.99, 0.0),  # the exploit branch: the policy's own choice
         )
         if decision.chosen is not None:

@@ -18,7 +18,7 @@ from retention_desk.config import OfferPolicy
 from retention_desk.ml.offer_model import OfferLike, OfferResponseModel
 from retention_desk.ml.policy_value import PolicyValue, estimate_policy_value
 from retention_desk.offers.eligibility import total_cost
-from retention_desk.offers.ranking import Candidate, rank_offers
+from retention_desk.offers.ranking import Candidate, Response, action_values, rank_offers
 from retention_desk.offers.value import customer_value
 from retention_desk.storage.offer_training_data import OfferExample
 
@@ -66,9 +66,8 @@ def score_decisions(
     """Rank each logged call's choosable offers with ``rank_offers`` (greedy) and note the model's values."""
     catalog = list(offers.values())
     index = {o.code: j for j, o in enumerate(catalog)}
-    p_none, p_stay, p_accept = model.predict_arrays(
-        [e.features for e in examples], [e.reason for e in examples], catalog, risks
-    )
+    got = model.predict_parts([e.features for e in examples], [e.reason for e in examples], catalog, risks)
+    p_none, p_stay, p_accept = got.p_none, got.stay, got.accept
     costs = np.array([float(total_cost(o)) for o in catalog], dtype=float)
     values = decision_values(examples, margin_share)
     chosen: list[str | None] = []
@@ -76,7 +75,13 @@ def score_decisions(
     for i, e in enumerate(examples):
         options = [c for c in e.choices if c is not None and c in index]
         candidates = [
-            Candidate(c, float(p_stay[i, index[c]]), float(p_accept[i, index[c]]), float(costs[index[c]]))
+            Candidate(
+                c,
+                float(p_stay[i, index[c]]),
+                float(p_accept[i, index[c]]),
+                float(costs[index[c]]),
+                responses=tuple(Response(*r) for r in got.responses(i, index[c])),
+            )
             for c in options
         ]
         decision = rank_offers(
@@ -87,12 +92,11 @@ def score_decisions(
             draws=(0.5, 0.5),
         )
         chosen.append(decision.chosen)
+        # The call's expected reward after a first action, the rest of the call planned as the desk would.
+        worth = action_values(candidates, float(p_none[i]), float(values[i]), GREEDY)
 
-        def q(code: str | None, i: int = i) -> float:
-            if code is None or code not in index:
-                return float(p_none[i]) * values[i]
-            j = index[code]
-            return float(p_stay[i, j]) * values[i] - float(p_accept[i, j]) * costs[j]
+        def q(code: str | None, i: int = i, worth: dict[str | None, float] = worth) -> float:
+            return float(p_none[i]) * values[i] + worth.get(code, 0.0)
 
         q_chosen.append(q(decision.chosen))
         q_logged.append(q(e.action))

@@ -52,6 +52,7 @@ __all__ = [
     "OfferPredictions",
     "OfferResponseModel",
     "PRIOR_KEEP_SHARE",
+    "PredictedArrays",
     "fit_offer_model",
     "prior_offer_model",
     "stay_weights",
@@ -91,11 +92,39 @@ class OfferLike(Protocol):
 
 @dataclass(frozen=True)
 class OfferPredictions:
-    """One caller: P(stay | no offer), and P(stay | offer), P(accept | offer) by offer code."""
+    """One caller: P(stay | no offer), and P(stay | offer), P(accept | offer) by offer code.
+
+    ``responses`` (the joint estimator only) splits each offer's prediction by kind of caller, as (share of callers
+    of that kind, P(yes | kind), P(still here at the horizon | yes, kind) − P(the same | no offer, kind)) for the one
+    who would stay anyway, then the one who would leave: what planning a second offer after a "no" needs."""
 
     p_stay_none: float
     p_stay: dict[str, float] = field(default_factory=dict)
     p_accept: dict[str, float] = field(default_factory=dict)
+    responses: dict[str, tuple[tuple[float, float, float], ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PredictedArrays:
+    """Predictions for n callers × m offers; ``stayer`` / ``leaver`` (joint estimator only) are (P(yes), kept)
+    arrays of shape n × m for each kind of caller, ``share`` the n shares of would-be stayers."""
+
+    p_none: np.ndarray
+    stay: np.ndarray
+    accept: np.ndarray
+    share: np.ndarray | None = None
+    stayer: tuple[np.ndarray, np.ndarray] | None = None
+    leaver: tuple[np.ndarray, np.ndarray] | None = None
+
+    def responses(self, i: int, j: int) -> tuple[tuple[float, float, float], ...]:
+        """Caller i's answer to offer j by kind of caller (see ``OfferPredictions``); () without the split."""
+        if self.share is None or self.stayer is None or self.leaver is None:
+            return ()
+        s = float(self.share[i])
+        return (
+            (s, float(self.stayer[0][i, j]), float(self.stayer[1][i, j])),
+            (1.0 - s, float(self.leaver[0][i, j]), float(self.leaver[1][i, j])),
+        )
 
 
 def stay_weights(propensities: Sequence[float] | np.ndarray, min_propensity: float = MIN_PROPENSITY) -> np.ndarray:
@@ -184,13 +213,14 @@ class OfferResponseModel:
             raise ValueError("rows, reasons and risks must have the same length")
         if n == 0:
             return []
-        p_none, stay, accept = self.predict_arrays(rows, reasons, offers, risks)
+        got = self.predict_parts(rows, reasons, offers, risks)
         codes = [o.code for o in offers]
         return [
             OfferPredictions(
-                float(p_none[i]),
-                {c: float(stay[i, j]) for j, c in enumerate(codes)},
-                {c: float(accept[i, j]) for j, c in enumerate(codes)},
+                float(got.p_none[i]),
+                {c: float(got.stay[i, j]) for j, c in enumerate(codes)},
+                {c: float(got.accept[i, j]) for j, c in enumerate(codes)},
+                {c: r for j, c in enumerate(codes) if (r := got.responses(i, j))},
             )
             for i in range(n)
         ]
@@ -203,12 +233,23 @@ class OfferResponseModel:
         risks: Sequence[float | None] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(P(stay | none) of shape n, P(stay | offer) and P(accept | offer) of shape n × m)."""
+        got = self.predict_parts(rows, reasons, offers, risks)
+        return got.p_none, got.stay, got.accept
+
+    def predict_parts(
+        self,
+        rows: Sequence[Mapping[str, Feature]],
+        reasons: Sequence[str | None],
+        offers: Sequence[OfferLike],
+        risks: Sequence[float | None] | None = None,
+    ) -> PredictedArrays:
+        """``predict_arrays`` with, for the joint estimator, each prediction split by kind of caller."""
         n, m = len(rows), len(offers)
         priors = np.array([float(o.prior_acceptance) for o in offers])
         if self.stay is None or self.encoder is None:
             p_none = _stay_none_prior(n, risks)
             stay = _prior_stay(p_none[:, None], priors[None, :])
-            return p_none, stay, np.broadcast_to(priors, (n, m)).copy()
+            return PredictedArrays(p_none, stay, np.broadcast_to(priors, (n, m)).copy())
         x = self._encode(rows, reasons)
         reason_arr = np.array([r or NO_REASON for r in reasons], dtype=object)
         segments = np.array([str(row.get("segment") or MISSING) for row in rows], dtype=object)
@@ -242,7 +283,7 @@ class OfferResponseModel:
                 stay[:, j] = _sigmoid(base + delta)
             else:
                 stay[:, j] = _prior_stay(p_none, float(offer.prior_acceptance))
-        return p_none, stay, accept
+        return PredictedArrays(p_none, stay, accept)
 
     def _predict_joint(
         self,
@@ -251,27 +292,34 @@ class OfferResponseModel:
         reasons: np.ndarray,
         segments: np.ndarray,
         usage: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ) -> PredictedArrays:
         """P(stay | none) = s × d(none); P(stay | offer) = s × (g × d(kind) + (1 − g) × d(none)) + (1 − s) × l ×
         d(kind); P(accept) = s × g + (1 − s) × l, with s the share who would stay anyway, g the gift rate, l the
-        leaver's yes and d the durability (ml/offer_joint.py)."""
+        leaver's yes and d the durability (ml/offer_joint.py). A stayer's yes is worth d(kind) − d(none), a
+        leaver's d(kind)."""
         assert self.durable is not None and self.leaver is not None and self.gift is not None
         s = _sigmoid(base)
         d_none = durability(self.durable, None, base)
         p_none = s * d_none
-        stay = np.empty((len(base), len(offers)))
-        accept = np.empty((len(base), len(offers)))
+        shape = (len(base), len(offers))
+        stay, accept = np.empty(shape), np.empty(shape)
+        gifts, stayer_kept, leavers, leaver_kept = np.empty(shape), np.empty(shape), np.empty(shape), np.empty(shape)
         for j, offer in enumerate(offers):
             if offer.kind not in self.accept_kinds:
-                accept[:, j] = float(offer.prior_acceptance)
-                stay[:, j] = _prior_stay(p_none, float(offer.prior_acceptance))
+                # A kind the logs never showed: the catalog prior, alike for both kinds of caller.
+                prior = float(offer.prior_acceptance)
+                accept[:, j] = prior
+                stay[:, j] = _prior_stay(p_none, prior)
+                gifts[:, j] = leavers[:, j] = prior
+                stayer_kept[:, j] = leaver_kept[:, j] = (stay[:, j] - p_none) / max(prior, 1e-9)
                 continue
             leaver = _sigmoid(_action_logit(self.leaver, offer, reasons, segments, usage, self.usage, None))
             gift = _sigmoid(_action_logit(self.gift, offer, reasons, segments, usage, self.usage, None))
             d = durability(self.durable, offer.kind, base)
             accept[:, j] = s * gift + (1.0 - s) * leaver
             stay[:, j] = s * (gift * d + (1.0 - gift) * d_none) + (1.0 - s) * leaver * d
-        return p_none, stay, accept
+            gifts[:, j], stayer_kept[:, j], leavers[:, j], leaver_kept[:, j] = gift, d - d_none, leaver, d
+        return PredictedArrays(p_none, stay, accept, s, (gifts, stayer_kept), (leavers, leaver_kept))
 
     def _gift_logit(self, offer: OfferLike) -> float:
         gift = self.gift or {}

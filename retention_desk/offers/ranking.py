@@ -13,6 +13,17 @@ Every item of the shown list carries its propensity: the probability that this p
 put it first. Over one decision the propensities sum to 1, which is what unbiased learning and off-policy
 evaluation need.
 
+A call can hear up to ``max_offers_per_call`` offers, so the policy plans the whole call, not only its first
+offer: a caller who says no to the first is likelier one who would leave (one who would stay anyway takes most
+gifts), and the second offer is worth more or less depending on the first. Each first action is worth the best
+plan that starts with it (``plan_values``): with the response model's split by kind of caller (``Response``),
+
+    Σ over kinds of caller  share × Σ over the plan's offers  P(every earlier offer declined) × P(yes) ×
+                                                              (kept × customer value − the offer's total cost)
+
+The decision is the first action of the best plan; the rest of that plan is what the agent offers next
+(``RankedItem.planned``). A plan of one offer is worth exactly its expected incremental value.
+
 Offers that need approval are listed after the rest with propensity 0: the policy never starts a call with an
 offer the agent cannot make, but the agent can still ask for one.
 """
@@ -20,13 +31,29 @@ offer the agent cannot make, but the agent can still ask for one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+import numpy as np
 
 from retention_desk.config import OfferPolicy
 
 EXPLOIT, EXPLORE, HOLDOUT, RULES_ONLY = "exploit", "explore", "holdout", "rules_only"
 NO_OFFER = None
+
+
+# Plans longer than two offers are searched keeping this many best partial plans per first offer (two-offer plans
+# are searched exhaustively).
+PLAN_BEAM = 8
+
+
+@dataclass(frozen=True)
+class Response:
+    """How one kind of caller (e.g. one who would stay anyway) answers an offer."""
+
+    share: float  # P(the caller is of this kind); the same for every offer of a call
+    accept: float  # P(yes | this kind of caller)
+    kept: float  # P(still a subscriber at the horizon | yes, kind) − P(the same | no offer at all, kind)
 
 
 @dataclass(frozen=True)
@@ -38,6 +65,7 @@ class Candidate:
     p_accept: float  # P(the caller says yes)
     total_cost: float  # what an acceptance costs the company
     needs_approval: bool = False
+    responses: tuple[Response, ...] = ()  # by kind of caller; () = one kind, from p_stay and p_accept
 
 
 @dataclass(frozen=True)
@@ -50,10 +78,13 @@ class RankedItem:
     expected_value: float  # incremental, in money; 0 for no offer
     propensity: float  # P(this policy puts this item first on this call)
     needs_approval: bool = False
+    planned: int | None = None  # position in the offers the agent should make (1 = first); None: not planned
 
     def as_log(self) -> dict[str, Any]:
         """The stored form (``Call.ranked``)."""
+        planned = {} if self.planned is None else {"planned": self.planned}
         return {
+            **planned,
             "offer_code": self.offer_code,
             "rank": self.rank,
             "p_stay": round(self.p_stay, 6),
@@ -76,6 +107,7 @@ class RankedItem:
             float(item.get("expected_value") or 0.0),
             float(item.get("propensity") or 0.0),
             bool(item.get("needs_approval")),
+            None if item.get("planned") is None else int(item["planned"]),
         )
 
 
@@ -97,10 +129,14 @@ class Decision:
         return self.items[0].offer_code
 
     def to_present(self, limit: int) -> list[str]:
-        """The offers the agent should make, in order, until one is accepted: the decision, then better-than-
-        nothing offers; nothing on a hold-out call or when no offer is the best action."""
+        """The offers the agent should make, in order, until one is accepted: the call's plan (the decision first);
+        nothing on a hold-out call or when no offer is the best action."""
         if self.mode == HOLDOUT or self.chosen is None:
             return []
+        planned = sorted((i for i in self.items if i.planned is not None and i.offer_code), key=lambda i: i.planned)
+        if planned:
+            return [i.offer_code for i in planned if i.offer_code][:limit]
+        # Calls logged before plans: the decision, then the better-than-nothing offers by value.
         rest = [
             i.offer_code
             for i in self.items[1:]
@@ -118,6 +154,66 @@ class Decision:
 def expected_value(candidate: Candidate, p_stay_none: float, customer_value: float) -> float:
     """Incremental value of making this offer rather than none."""
     return (candidate.p_stay - p_stay_none) * customer_value - candidate.p_accept * candidate.total_cost
+
+
+def plan_value(plan: Sequence[Candidate], p_stay_none: float, customer_value: float) -> float:
+    """Expected incremental value of making these offers in order until one is accepted (module docstring)."""
+    if not plan:
+        return 0.0
+    share, accept, gain = _answers(plan, p_stay_none, customer_value)
+    still_open, total = share, 0.0
+    for j in range(len(plan)):
+        total += float(still_open @ gain[j])
+        still_open = still_open * (1.0 - accept[j])
+    return total
+
+
+def plan_values(
+    candidates: Sequence[Candidate], p_stay_none: float, customer_value: float, limit: int
+) -> list[tuple[float, tuple[int, ...]]]:
+    """For each candidate, the best plan of at most ``limit`` offers that starts with it: (its value, the
+    candidates' indices in order). A plan stops where one more offer would not add value."""
+    if not candidates:
+        return []
+    share, accept, gain = _answers(candidates, p_stay_none, customer_value)  # gain: offers × kinds of caller
+    k = len(candidates)
+    out = []
+    for first in range(k):
+        best = (float(share @ gain[first]), (first,))
+        beam = [(best[0], best[1], share * (1.0 - accept[first]))]
+        for _ in range(1, limit):
+            grown = []
+            for value, plan, still_open in beam:
+                more = gain @ still_open
+                more[list(plan)] = -np.inf
+                for nxt in np.argsort(-more, kind="stable")[:PLAN_BEAM]:
+                    if np.isfinite(more[nxt]):
+                        grown.append((value + float(more[nxt]), (*plan, int(nxt)), still_open * (1.0 - accept[nxt])))
+            if not grown:
+                break
+            grown.sort(key=lambda entry: -entry[0])
+            beam = grown[:PLAN_BEAM]
+            if beam[0][0] > best[0]:
+                best = (beam[0][0], beam[0][1])
+        out.append(best)
+    return out
+
+
+def _answers(
+    candidates: Sequence[Candidate], p_stay_none: float, customer_value: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(share of each kind of caller; P(yes) and P(yes) × the money a yes brings, offers × kinds): the model's
+    split when every offer has one alike, else one kind of caller whose yes is worth the whole predicted lift (so
+    a plan of one offer is worth ``expected_value`` either way)."""
+    if all(c.responses for c in candidates) and len({len(c.responses) for c in candidates}) == 1:
+        share = np.array([r.share for r in candidates[0].responses])
+        accept = np.array([[r.accept for r in c.responses] for c in candidates])
+        kept = np.array([[r.kept for r in c.responses] for c in candidates])
+        cost = np.array([[c.total_cost] for c in candidates])
+        return share, accept, accept * (kept * customer_value - cost)
+    accept = np.array([[c.p_accept] for c in candidates])
+    gain = np.array([[expected_value(c, p_stay_none, customer_value)] for c in candidates])
+    return np.ones(1), accept, gain
 
 
 def explore_weights(values: Sequence[float], by_rank: bool) -> list[float]:
@@ -166,10 +262,22 @@ def policy_probabilities(
 ) -> dict[str | None, float]:
     """P(each action comes first) under this policy: what ``rank_offers`` draws from, for off-policy evaluation."""
     presentable = [c for c in candidates if not c.needs_approval]
-    values = [expected_value(c, p_stay_none, customer_value) for c in presentable]
+    values = [v for v, _ in plan_values(presentable, p_stay_none, customer_value, policy.max_offers_per_call)]
     probs, p_none, _ = action_probabilities(values, policy, explore=not rules_only)
     out: dict[str | None, float] = {c.offer_code: p for c, p in zip(presentable, probs, strict=True)}
     out[NO_OFFER] = p_none
+    return out
+
+
+def action_values(
+    candidates: Sequence[Candidate], p_stay_none: float, customer_value: float, policy: OfferPolicy
+) -> dict[str | None, float]:
+    """What each first action is worth on this call under this policy: the value of the best plan that starts
+    with it (no offer: 0). Added to P(stay | no offer) × customer value, the expected reward of the call."""
+    presentable = [c for c in candidates if not c.needs_approval]
+    plans = plan_values(presentable, p_stay_none, customer_value, policy.max_offers_per_call)
+    out: dict[str | None, float] = {c.offer_code: v for c, (v, _) in zip(presentable, plans, strict=True)}
+    out[NO_OFFER] = 0.0
     return out
 
 
@@ -200,7 +308,8 @@ def rank_offers(
     """
     presentable = [c for c in candidates if not c.needs_approval]
     gated = [c for c in candidates if c.needs_approval]
-    values = [expected_value(c, p_stay_none, customer_value) for c in presentable]
+    plans = plan_values(presentable, p_stay_none, customer_value, policy.max_offers_per_call)
+    values = [v for v, _ in plans]
     probs, p_none, best = action_probabilities(values, policy, explore=not rules_only)
 
     u_mode, u_pick = draws
@@ -214,24 +323,21 @@ def rank_offers(
     else:
         mode, chosen = EXPLOIT, best
 
-    def item(c: Candidate, value: float, propensity: float) -> RankedItem:
-        cost = c.p_accept * c.total_cost
-        return RankedItem(c.offer_code, 0, c.p_stay, c.p_accept, cost, value, propensity, c.needs_approval)
+    plan = () if chosen is None or mode == HOLDOUT else plans[chosen][1]
+    position = {index: n for n, index in enumerate(plan, start=1)}
 
-    offers = [item(c, v, p) for c, v, p in zip(presentable, values, probs, strict=True)]
+    def item(c: Candidate, propensity: float, planned: int | None = None) -> RankedItem:
+        cost = c.p_accept * c.total_cost
+        value = expected_value(c, p_stay_none, customer_value)
+        return RankedItem(c.offer_code, 0, c.p_stay, c.p_accept, cost, value, propensity, c.needs_approval, planned)
+
+    offers = [item(c, p, position.get(j)) for j, (c, p) in enumerate(zip(presentable, probs, strict=True))]
     none = RankedItem(NO_OFFER, 0, p_stay_none, 0.0, 0.0, 0.0, p_none)
     first = none if chosen is None else offers[chosen]
-    others = [none, *offers]
-    others.remove(first)
+    follow = [offers[j] for j in plan[1:]]
+    others = [i for i in (none, *offers) if i is not first and i.planned is None]
     others.sort(key=lambda i: -i.expected_value)  # stable: no offer stays ahead of offers of equal value
-    tail = sorted(
-        (item(c, expected_value(c, p_stay_none, customer_value), 0.0) for c in gated), key=lambda i: -i.expected_value
-    )
-    ordered = [first, *others, *tail]
-    items = tuple(
-        RankedItem(
-            i.offer_code, rank, i.p_stay, i.p_accept, i.expected_cost, i.expected_value, i.propensity, i.needs_approval
-        )
-        for rank, i in enumerate(ordered, start=1)
-    )
+    tail = sorted((item(c, 0.0) for c in gated), key=lambda i: -i.expected_value)
+    ordered = [first, *follow, *others, *tail]
+    items = tuple(replace(i, rank=rank) for rank, i in enumerate(ordered, start=1))
     return Decision(mode, items, customer_value, p_stay_none)

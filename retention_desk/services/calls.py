@@ -27,7 +27,7 @@ from retention_desk.ml.features import build_features
 from retention_desk.ml.offer_model import OfferPredictions
 from retention_desk.ml.reasons import Reason
 from retention_desk.offers.eligibility import Verdict, check_offers, facts_from_snapshot, total_cost
-from retention_desk.offers.ranking import Candidate, Decision, rank_offers
+from retention_desk.offers.ranking import Candidate, Decision, Response, rank_offers
 from retention_desk.offers.value import customer_value
 from retention_desk.offers.words import _
 from retention_desk.services.approvals import approved_for
@@ -121,7 +121,14 @@ def offers_for_call(
 def candidates_for(permitted: Sequence[tuple[OfferSpec, bool]], prediction: OfferPredictions) -> list[Candidate]:
     """Permitted offers (with their needs-approval flag) and one caller's predictions, as the ranking takes them."""
     return [
-        Candidate(o.code, prediction.p_stay[o.code], prediction.p_accept[o.code], float(total_cost(o)), gated)
+        Candidate(
+            o.code,
+            prediction.p_stay[o.code],
+            prediction.p_accept[o.code],
+            float(total_cost(o)),
+            gated,
+            tuple(Response(*r) for r in prediction.responses.get(o.code, ())),
+        )
         for o, gated in permitted
     ]
 

@@ -54,7 +54,7 @@ from retention_desk.ml.features import Feature, build_features
 from retention_desk.ml.policy_value import estimate_policy_value
 from retention_desk.ml.registry import clear_serving_cache
 from retention_desk.offers.eligibility import total_cost
-from retention_desk.offers.ranking import policy_probabilities
+from retention_desk.offers.ranking import action_values, policy_probabilities
 from retention_desk.services.calls import (
     candidates_for,
     finish_call,
@@ -537,8 +537,9 @@ def _off_policy_estimate(settings: Settings, logged: Sequence[_Logged]) -> tuple
             policy=settings.offer_policy,
             rules_only=entry.risk is None,
         )
-        q = {c.offer_code: c.p_stay * entry.value - c.p_accept * c.total_cost for c in candidates}
-        q[None] = prediction.p_stay_none * entry.value
+        # The call's expected reward after each first action, the rest of the call planned as the desk would.
+        worth = action_values(candidates, prediction.p_stay_none, entry.value, settings.offer_policy)
+        q = {action: prediction.p_stay_none * entry.value + v for action, v in worth.items()}
         target.append(probabilities.get(entry.action, 0.0))
         q_target.append(sum(p * q[action] for action, p in probabilities.items()))
         q_logged.append(q.get(entry.action, q[None]))

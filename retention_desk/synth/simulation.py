@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from retention_desk.config import MAX_OFFERS_PER_CALL
+from retention_desk.offers.ranking import Candidate, Response, plan_values
 from retention_desk.synth import ground_truth as gt
 from retention_desk.synth.events import outage_and_tickets
 from retention_desk.synth.history import CALL_SHARE, account_features
@@ -188,7 +189,21 @@ class SimulatedWorld:
     def oracle_order(
         self, callers: Callers, i: int, permitted: Sequence[str], value: float, costs: dict[str, float], limit: int
     ) -> list[str]:
-        """The offers a clairvoyant of probabilities (not of dice) would make: best true expected value first."""
-        scored = [(self.true_value(callers, i, code, value, costs[code]), code) for code in permitted]
-        scored = sorted((s for s in scored if s[0] > 0), reverse=True)
-        return [code for _, code in scored[:limit]]
+        """The offers a clairvoyant of probabilities (not of dice) would make: the best plan of at most ``limit``
+        offers by the ground truth, searched by the same planner as our policy's (``offers.ranking``)."""
+        candidates = [self._true_candidate(callers, i, code, costs[code]) for code in permitted]
+        plans = plan_values(candidates, 0.0, value, limit)
+        if not plans:
+            return []
+        best, plan = max(plans, key=lambda vp: vp[0])
+        return [candidates[j].offer_code for j in plan] if best > 0 else []
+
+    def _true_candidate(self, callers: Callers, i: int, code: str, cost: float) -> Candidate:
+        """An offer's true answers by kind of caller: one who would stay anyway takes it as a gift, one who would
+        leave is kept by it (``expected`` and ``true_value`` read the same truth)."""
+        s = 0.0 if callers.unsavable[i] else 1.0 - float(callers.churn_p[i])
+        lift = float(callers.lift[i, self._column[code]])
+        d, d_none = self._durability(callers, i, code), self._durability(callers, i, None)
+        gift = float(gt.acceptance_probability(lift, True))
+        responses = (Response(s, gift, d - d_none), Response(1.0 - s, lift, d))
+        return Candidate(code, 0.0, s * gift + (1.0 - s) * lift, cost, responses=responses)

@@ -84,6 +84,17 @@ def test_the_joint_estimator_tells_gifts_from_saves_and_learns_how_long_saves_la
     average_caller = np.zeros(1)
     assert durability(model.durable, None, average_caller)[0] == pytest.approx(0.95, abs=0.03)
     assert durability(model.durable, SAVER.kind, average_caller)[0] == pytest.approx(0.7, abs=0.06)
+    # Split by kind of caller for planning the call: the parts add up to the same predictions, and the gift is
+    # taken by the would-be stayers, the save by the would-be leavers.
+    got = model.predict_parts(new, ["price"] * len(new), [GIFT, SAVER])
+    assert got.share is not None and got.stayer is not None and got.leaver is not None
+    share = got.share[:, None]
+    (g, kept_s), (l_, kept_l) = got.stayer, got.leaver
+    assert share * g + (1 - share) * l_ == pytest.approx(got.accept)
+    assert share * g * kept_s + (1 - share) * l_ * kept_l == pytest.approx(got.stay - got.p_none[:, None])
+    assert g[:, 0].mean() > l_[:, 0].mean() and l_[:, 1].mean() > g[:, 1].mean()
+    first = model.predict(new[:1], ["price"], [GIFT, SAVER])[0]
+    assert [r[0] for r in first.responses[GIFT.code]] == pytest.approx([share[0, 0], 1 - share[0, 0]])
 
 
 def test_how_a_call_ended_teaches_who_stays_long_before_the_fates_come_in():

@@ -16,7 +16,9 @@ from retention_desk.offers.ranking import (
     HOLDOUT,
     Candidate,
     Decision,
+    Response,
     expected_value,
+    plan_value,
     policy_probabilities,
     rank_offers,
 )
@@ -148,3 +150,71 @@ def test_customer_value_grows_with_tenure_and_is_capped() -> None:
     assert expected_remaining_months(24) == 24
     assert expected_remaining_months(600) == 60
     assert customer_value(600, 24, 0.35) == pytest.approx(600 * 0.35 * 24)
+
+
+def _split(code: str, cost: float, s: float, stayer: tuple[float, float], leaver: tuple[float, float]) -> Candidate:
+    """An offer the joint model predicts by kind of caller: (P(yes), kept) for one who would stay, one who would go.
+    Its P(stay | offer) − P(stay | none) and P(yes) are what the split implies."""
+    (g, kept_s), (leave, kept_l) = stayer, leaver
+    lift = s * g * kept_s + (1 - s) * leave * kept_l
+    responses = (Response(s, g, kept_s), Response(1 - s, leave, kept_l))
+    return Candidate(code, 0.5 + lift, s * g + (1 - s) * leave, cost, responses=responses)
+
+
+@settings(max_examples=200, deadline=None)
+@given(s=probability, g=probability, l_=probability, d=probability, d_none=probability, cost=st.floats(0, 5000))
+def test_a_plan_of_one_offer_is_worth_its_expected_incremental_value(
+    s: float, g: float, l_: float, d: float, d_none: float, cost: float
+) -> None:
+    split = _split("A", cost, s, (g, d - d_none), (l_, d))
+    plain = replace(split, responses=())
+    assert plan_value([split], 0.5, 5000.0) == pytest.approx(expected_value(split, 0.5, 5000.0), abs=1e-6)
+    assert plan_value([plain], 0.5, 5000.0) == pytest.approx(expected_value(plain, 0.5, 5000.0), abs=1e-6)
+
+
+def test_the_call_is_planned_as_a_whole_not_offer_by_offer() -> None:
+    # Half the callers would stay anyway. A is worth the most alone, but nearly every would-be stayer takes it
+    # as a gift; C costs nothing and keeps a few; B keeps leavers only, at a price. Greedy (by value alone) would
+    # make A then C; the best plan of two leads with the free C, and whoever declines it hears A.
+    s = 0.5
+    a = _split("A", 50, s, (0.9, 0.0), (0.4, 1.0))
+    b = _split("B", 400, s, (0.0, 0.0), (0.3, 1.0))
+    c = _split("C", 0, s, (0.5, 0.2), (0.1, 1.0))
+    value = 1000.0
+    assert [expected_value(x, 0.5, value) for x in (a, b, c)] == pytest.approx([167.5, 90.0, 100.0])
+    # After a "no" to A, few stayers are left (0.05 against 0.3 leavers), so B follows A better than C does.
+    assert plan_value([a, b], 0.5, value) == pytest.approx(167.5 + 0.3 * 0.3 * 600)
+    assert plan_value([a, c], 0.5, value) == pytest.approx(167.5 + 0.05 * 0.5 * 200 + 0.3 * 0.1 * 1000)
+    decision = rank_offers(
+        candidates=[a, b, c], p_stay_none=0.5, customer_value=value, policy=POLICY, draws=(0.99, 0.0)
+    )
+    orders = [[x] for x in (a, b, c)] + [[x, y] for x in (a, b, c) for y in (a, b, c) if x is not y]
+    best = max(orders, key=lambda order: plan_value(order, 0.5, value))
+    assert decision.to_present(2) == [x.offer_code for x in best] == ["C", "A"]
+    assert plan_value(best, 0.5, value) > plan_value([a, b], 0.5, value) > plan_value([a, c], 0.5, value)
+    assert [i.offer_code for i in decision.items[:2]] == ["C", "A"]  # the agent's list shows the plan first
+    assert decision.items[1].propensity > 0  # A could still have come first (explored)
+    again = Decision.from_log(decision.mode, [item.as_log() for item in decision.items])
+    assert again.to_present(2) == ["C", "A"] and decision.to_present(1) == ["C"]
+    # Explored with A first, the call goes on with the best follow-up to A.
+    explored = next(
+        d
+        for u in (i / 100 for i in range(100))
+        if (
+            d := rank_offers(
+                candidates=[a, b, c], p_stay_none=0.5, customer_value=value, policy=POLICY, draws=(0.05, u)
+            )
+        ).chosen
+        == "A"
+    )
+    assert explored.mode == EXPLORE and explored.to_present(2) == ["A", "B"]
+
+
+def test_calls_logged_before_plans_still_follow_up_with_the_next_best_offer() -> None:
+    stored = [
+        {"offer_code": "A", "rank": 1, "expected_value": 300.0, "propensity": 0.9},
+        {"offer_code": None, "rank": 2, "expected_value": 0.0, "propensity": 0.05},
+        {"offer_code": "C", "rank": 3, "expected_value": 120.0, "propensity": 0.03},
+        {"offer_code": "B", "rank": 4, "expected_value": -10.0, "propensity": 0.02},
+    ]
+    assert Decision.from_log(EXPLOIT, stored).to_present(2) == ["A", "C"]
