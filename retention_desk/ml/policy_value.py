@@ -8,6 +8,9 @@ target propensity π_i = P(target policy chooses that same action), the importan
     DR    = mean(q̂_π + w (r − q̂_logged))     q̂_π = the model's value of the target policy's action(s),
                                               q̂_logged = its value of the logged action; unbiased if either the
                                               propensities or the model are right
+    DR, self-normalised = mean(q̂_π) + Σ w (r − q̂_logged) / Σ w: the model's error measured on the decisions
+                                              the target policy would repeat, applied to all of them (reported
+                                              next to DR, for comparison)
 
 The confidence interval (95%) is the CLT interval of the preferred estimate — DR when model values are given,
 else SNIPS — from its influence terms: for SNIPS, w (r − SNIPS) / mean(w); for DR, its per-decision terms.
@@ -37,6 +40,7 @@ class PolicyValue:
     effective_n: float
     ci_low: float
     ci_high: float
+    dr_self_normalised: float | None = None
 
     @property
     def estimate(self) -> float:
@@ -74,7 +78,7 @@ def estimate_policy_value(
     w_sum = float(w.sum())
     effective_n = w_sum**2 / float((w**2).sum()) if w_sum > 0 else 0.0
     snips = float(ips_terms.sum() / w_sum) if w_sum > 0 else math.nan
-    dr = None
+    dr = dr_self_normalised = None
     if model_values is not None:
         q_target = np.asarray(model_values[0], dtype=float)
         q_logged = np.asarray(model_values[1], dtype=float)
@@ -82,6 +86,8 @@ def estimate_policy_value(
             raise ValueError("model values must have one entry per logged decision")
         dr_terms = q_target + w * (r - q_logged)
         dr = float(dr_terms.mean())
+        if w_sum > 0:
+            dr_self_normalised = float(q_target.mean() + (w * (r - q_logged)).sum() / w_sum)
         half = Z95 * float(dr_terms.std(ddof=1)) / math.sqrt(n) if n > 1 else math.inf
         centre = dr
     else:
@@ -91,7 +97,7 @@ def estimate_policy_value(
         else:
             half = math.inf
         centre = snips
-    return PolicyValue(ips, snips, dr, n, effective_n, centre - half, centre + half)
+    return PolicyValue(ips, snips, dr, n, effective_n, centre - half, centre + half, dr_self_normalised)
 
 
 def snips_difference(

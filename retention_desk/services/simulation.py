@@ -136,6 +136,7 @@ class DayResult:
     offer_model: str | None
     ope_estimate: float | None = None  # doubly robust estimate, made the night before, of this day's mean reward
     ope_low: float | None = None
+    ope_self_normalised: float | None = None  # the same with self-normalised weights (ml/policy_value.py)
     ope_high: float | None = None
 
 
@@ -164,6 +165,8 @@ class SimulationReport:
         best_expected = max(BASELINES, key=lambda p: expected[p])
         estimated = [d for d in window if d.ope_estimate is not None]
         estimate = float(np.mean([d.ope_estimate for d in estimated])) if estimated else None
+        normalised = [d.ope_self_normalised for d in estimated if d.ope_self_normalised is not None]
+        estimate_sn = float(np.mean(normalised)) if normalised and len(normalised) == len(estimated) else None
         realised = (
             float(np.mean([d.policies[OURS].reward / max(d.policies[OURS].calls, 1) for d in estimated]))
             if estimated
@@ -187,6 +190,10 @@ class SimulationReport:
                 "estimated_mean_reward": None if estimate is None else round(estimate, 2),
                 "realised_mean_reward": None if realised is None else round(realised, 2),
                 "relative_error": None if not (estimate and realised) else round(abs(estimate / realised - 1), 4),
+                "self_normalised_estimate": None if estimate_sn is None else round(estimate_sn, 2),
+                "self_normalised_relative_error": (
+                    None if not (estimate_sn and realised) else round(abs(estimate_sn / realised - 1), 4)
+                ),
             },
         }
 
@@ -204,6 +211,7 @@ class SimulationReport:
                     "policies": {p: d.policies[p].as_dict() for p in POLICIES},
                     "off_policy": {
                         "estimated_mean_reward": _round(d.ope_estimate),
+                        "self_normalised_estimate": _round(d.ope_self_normalised),
                         "interval": [_round(d.ope_low), _round(d.ope_high)],
                         "realised_mean_reward": round(d.policies[OURS].reward / max(d.policies[OURS].calls, 1), 2),
                     },
@@ -379,7 +387,7 @@ def _simulate(settings: Settings, run: _Run, progress: Progress | None) -> Simul
         # The stream of callers stays the world's: see the module docstring.
         callable_ids = active_world_ids(session, info["accounts"])
     logged: list[list[_Logged]] = []  # per day
-    estimate: tuple[float, float, float] | None = None
+    estimate: tuple[float, float, float, float | None] | None = None
     for day in range(1, days + 1):
         start = datetime.combine(info["as_of"] + timedelta(days=day), time(8), tzinfo=UTC)
         with session_scope(url) as session:
@@ -388,7 +396,7 @@ def _simulate(settings: Settings, run: _Run, progress: Progress | None) -> Simul
         result = DayResult(day, start.date(), {p: Tally() for p in POLICIES}, Counter(), None)
         logged.append([])
         if estimate is not None:
-            result.ope_estimate, result.ope_low, result.ope_high = estimate
+            result.ope_estimate, result.ope_low, result.ope_high, result.ope_self_normalised = estimate
         with session_scope(url) as session:
             for i in range(len(callers)):
                 now = start + timedelta(seconds=int(i * 43200 / max(len(callers), 1)))
@@ -509,7 +517,9 @@ def _largest_discount(permitted: Sequence[str], by_code: dict[str, OfferSpec]) -
     return [max(discounts, key=lambda o: (float(o.params.get("percent", 0)), o.code)).code]
 
 
-def _off_policy_estimate(settings: Settings, logged: Sequence[_Logged]) -> tuple[float, float, float] | None:
+def _off_policy_estimate(
+    settings: Settings, logged: Sequence[_Logged]
+) -> tuple[float, float, float, float | None] | None:
     """Doubly robust estimate (with its 95% interval) of the serving policy's mean reward, from the calls logged
     in the window (``OPE_WINDOW_DAYS``): the offer model's expected reward under the policy, corrected by the
     logged rewards weighted by target / logged propensity. (SNIPS alone leans on the few explored calls whose
@@ -549,7 +559,7 @@ def _off_policy_estimate(settings: Settings, logged: Sequence[_Logged]) -> tuple
         np.array(target),
         model_values=(np.array(q_target), np.array(q_logged)),
     )
-    return value.dr, value.ci_low, value.ci_high
+    return value.dr, value.ci_low, value.ci_high, value.dr_self_normalised
 
 
 def _close_accounts(session: Session, account_ids: Sequence[int], when: datetime) -> None:

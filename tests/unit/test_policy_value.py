@@ -98,3 +98,17 @@ def test_the_paired_difference_covers_the_true_gap_and_is_narrower_than_two_sepa
 def test_a_policy_against_itself_differs_by_exactly_nothing():
     _, _, reward, mu, pi = _logged(seed=5)
     assert snips_difference(reward, mu, pi, pi) == (0.0, 0.0, 0.0)
+
+
+def test_self_normalised_dr_takes_a_common_model_bias_out_where_the_target_repeats_few_logged_decisions():
+    # Every decision worth 1,000; the model says 900 for every action. The logging policy chose each logged action
+    # with probability 1/2; the target policy would repeat a quarter of them (w = 2) and none of the rest (w = 0).
+    n = 400
+    rewards = np.full(n, 1000.0)
+    logged = np.full(n, 0.5)
+    target = np.where(np.arange(n) % 4 == 0, 1.0, 0.0)
+    q = np.full(n, 900.0)
+    value = estimate_policy_value(rewards, logged, target, model_values=(q, q))
+    assert value.dr == pytest.approx(950.0)  # the correction is scaled by the mean weight (1/2)
+    assert value.dr_self_normalised == pytest.approx(1000.0)
+    assert estimate_policy_value(rewards, logged, target).dr_self_normalised is None
