@@ -9,7 +9,7 @@ and no hold-out, choosing among the actions the logging policy could have chosen
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -62,8 +62,11 @@ def score_decisions(
     offers: Mapping[str, OfferLike],
     margin_share: float,
     risks: Sequence[float | None] | None = None,
+    max_offers: int = GREEDY.max_offers_per_call,
 ) -> ScoredDecisions:
-    """Rank each logged call's choosable offers with ``rank_offers`` (greedy) and note the model's values."""
+    """Rank each logged call's choosable offers with ``rank_offers`` (greedy, planning calls of up to
+    ``max_offers`` offers as the desk does) and note the model's values."""
+    greedy = replace(GREEDY, max_offers_per_call=max_offers)
     catalog = list(offers.values())
     index = {o.code: j for j, o in enumerate(catalog)}
     got = model.predict_parts([e.features for e in examples], [e.reason for e in examples], catalog, risks)
@@ -88,12 +91,12 @@ def score_decisions(
             candidates=candidates,
             p_stay_none=float(p_none[i]),
             customer_value=float(values[i]),
-            policy=GREEDY,
+            policy=greedy,
             draws=(0.5, 0.5),
         )
         chosen.append(decision.chosen)
         # The call's expected reward after a first action, the rest of the call planned as the desk would.
-        worth = action_values(candidates, float(p_none[i]), float(values[i]), GREEDY)
+        worth = action_values(candidates, float(p_none[i]), float(values[i]), greedy)
 
         def q(code: str | None, i: int = i, worth: dict[str | None, float] = worth) -> float:
             return float(p_none[i]) * values[i] + worth.get(code, 0.0)
@@ -110,9 +113,10 @@ def greedy_value(
     offers: Mapping[str, OfferLike],
     margin_share: float,
     risks: Sequence[float | None] | None = None,
+    max_offers: int = GREEDY.max_offers_per_call,
 ) -> tuple[PolicyValue, ScoredDecisions]:
     """Off-policy value (per call) of ranking with ``model`` greedily, on these logged decisions."""
-    scored = score_decisions(model, examples, offers, margin_share, risks)
+    scored = score_decisions(model, examples, offers, margin_share, risks, max_offers)
     target = np.array([1.0 if c == e.action else 0.0 for c, e in zip(scored.chosen, examples, strict=True)])
     value = estimate_policy_value(
         rewards_of(examples, offers, margin_share),

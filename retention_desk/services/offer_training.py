@@ -142,6 +142,7 @@ def _retrain(
 ) -> OfferRetrainResult:
     started = time.monotonic()
     margin = settings.offer_policy.margin_share
+    limit = settings.offer_policy.max_offers_per_call
     with session_scope(settings.database_url) as session:
         plan = plan_training_set(session, label_horizon_days=horizon)
         if now is not None and (plan.cutoff is None or plan.cutoff > now - timedelta(days=horizon)):
@@ -186,18 +187,18 @@ def _retrain(
         calls=answered_calls(data, {e.call_id for e in hold}),
     )
     risks = _risks(churn.model, hold)
-    new_metrics, new_target = _metrics(model, hold, offers, margin, risks)
+    new_metrics, new_target = _metrics(model, hold, offers, margin, limit, risks)
     old_model = champion.model.obj if champion.model is not None else None
     if not isinstance(old_model, OfferResponseModel):
         old_model = prior_offer_model()
-    champion_metrics, old_target = _metrics(old_model, hold, offers, margin, risks)
+    champion_metrics, old_target = _metrics(old_model, hold, offers, margin, limit, risks)
     difference = snips_difference(
         rewards_of(hold, offers, margin), [e.propensity for e in hold], new_target, old_target
     )
     new_metrics["vs_champion"] = {"difference": difference[0], "ci_low": difference[1], "ci_high": difference[2]}
     baselines = {name: v.as_dict() for name, v in baseline_values(hold, offers, margin).items()}
     if champion.model is not None:
-        baselines["catalog_priors"] = _metrics(prior_offer_model(), hold, offers, margin, risks)[0]
+        baselines["catalog_priors"] = _metrics(prior_offer_model(), hold, offers, margin, limit, risks)[0]
     would, reason = decide_offer_model(new_metrics, champion_metrics, force=force, champion_is_prior=old_model.is_prior)
     version = None
     if not dry_run:
@@ -266,10 +267,11 @@ def _metrics(
     hold: list[OfferExample],
     offers: dict[str, Any],
     margin: float,
+    limit: int,
     risks: list[float | None] | None,
 ) -> tuple[dict[str, Any], np.ndarray]:
     """The hold-out metrics, and per decision whether the model's greedy choice is the logged action."""
-    value, scored = greedy_value(model, hold, offers, margin, risks)
+    value, scored = greedy_value(model, hold, offers, margin, risks, limit)
     metrics = {
         **value.as_dict(),
         "log_loss": round(stay_log_loss(scored.p_stay_logged, hold), 6),
