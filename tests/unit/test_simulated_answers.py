@@ -51,3 +51,29 @@ def test_a_second_offer_is_answered_with_its_own_die():
     after_a_no = [answers[1][1] for answers in second if len(answers) == 2]
     # Read from the first die, a no to WEAK (u ≥ 0.1) would make STRONG's yes 0.2 / 0.9; its own die gives 0.3.
     assert np.mean(after_a_no) == pytest.approx(0.30, abs=0.015)
+
+
+def test_the_oracle_makes_the_best_plan_by_the_truth_s_own_reckoning():
+    # Three offers whose true odds differ caller by caller; the oracle's plan must be worth at least every other
+    # order of up to two offers, as ``expected`` values them (the figure the simulator reports).
+    offers = [*OFFERS, {"code": "PAUSE", "kind": "pause"}]
+    world = SimulatedWorld({}, {}, {}, offers)
+    rng = np.random.default_rng(5)
+    n = 60
+    callers = _callers(n)
+    callers.lift = rng.uniform(0.0, 0.6, (n, len(offers)))
+    callers.churn_p = rng.uniform(0.05, 0.95, n)
+    costs = {"WEAK": 300.0, "STRONG": 1500.0, "PAUSE": 250.0}
+    codes = list(costs)
+    orders = [[]] + [[a] for a in codes] + [[a, b] for a in codes for b in codes if a != b]
+    planned_beats_one_by_one = 0
+    for i in range(n):
+        value = float(rng.uniform(2000, 20000))
+        plan = world.oracle_order(callers, i, codes, value, costs, 2)
+        worth = world.expected(callers, i, plan, value, costs)[0]
+        best = max(world.expected(callers, i, order, value, costs)[0] for order in orders)
+        assert worth == pytest.approx(best, abs=1e-6)
+        by_value = sorted(codes, key=lambda c: -world.true_value(callers, i, c, value, costs[c]))
+        one_by_one = [c for c in by_value if world.true_value(callers, i, c, value, costs[c]) > 0][:2]
+        planned_beats_one_by_one += worth > world.expected(callers, i, one_by_one, value, costs)[0] + 1e-6
+    assert planned_beats_one_by_one > 0  # planning is not the same as ranking offers one by one
