@@ -136,8 +136,8 @@ class DayResult:
     offer_model: str | None
     ope_estimate: float | None = None  # doubly robust estimate, made the night before, of this day's mean reward
     ope_low: float | None = None
-    ope_self_normalised: float | None = None  # the same with self-normalised weights (ml/policy_value.py)
     ope_high: float | None = None
+    ope_self_normalised: float | None = None  # the same with self-normalised weights (ml/policy_value.py)
 
 
 @dataclass
