@@ -2,8 +2,9 @@
 logged decisions it never saw, estimated off-policy (``policy_value``), plus how well it predicts staying.
 
 A decision's reward is ``stayed × customer value − total cost of the accepted offer`` (``offers.value``): what
-the company kept, net of what it gave. The greedy policy is ``offers.ranking.rank_offers`` with no exploration
-and no hold-out, choosing among the actions the logging policy could have chosen on that call.
+the company kept, net of what it gave. The greedy policy is the desk's ranking (``offers.ranking.first_actions``,
+what ``rank_offers`` draws from) with no exploration and no hold-out, choosing among the actions the logging
+policy could have chosen on that call.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from retention_desk.config import OfferPolicy
 from retention_desk.ml.offer_model import OfferLike, OfferResponseModel
 from retention_desk.ml.policy_value import PolicyValue, estimate_policy_value
 from retention_desk.offers.eligibility import total_cost
-from retention_desk.offers.ranking import Candidate, Response, action_values, rank_offers
+from retention_desk.offers.ranking import Candidate, Response, first_actions
 from retention_desk.offers.value import customer_value
 from retention_desk.storage.offer_training_data import OfferExample
 
@@ -64,7 +65,7 @@ def score_decisions(
     risks: Sequence[float | None] | None = None,
     max_offers: int = GREEDY.max_offers_per_call,
 ) -> ScoredDecisions:
-    """Rank each logged call's choosable offers with ``rank_offers`` (greedy, planning calls of up to
+    """Rank each logged call's choosable offers as the desk's ranking does (greedy, planning calls of up to
     ``max_offers`` offers as the desk does) and note the model's values."""
     greedy = replace(GREEDY, max_offers_per_call=max_offers)
     catalog = list(offers.values())
@@ -87,21 +88,18 @@ def score_decisions(
             )
             for c in options
         ]
-        decision = rank_offers(
-            candidates=candidates,
-            p_stay_none=float(p_none[i]),
-            customer_value=float(values[i]),
-            policy=greedy,
-            draws=(0.5, 0.5),
+        actions = first_actions(
+            candidates=candidates, p_stay_none=float(p_none[i]), customer_value=float(values[i]), policy=greedy
         )
-        chosen.append(decision.chosen)
-        # The call's expected reward after a first action, the rest of the call planned as the desk would.
-        worth = action_values(candidates, float(p_none[i]), float(values[i]), greedy)
+        # Without exploration or hold-out, the ranking's decision is the one action it takes with probability 1.
+        decision = max(actions, key=lambda action: actions[action][0])
+        chosen.append(decision)
 
-        def q(code: str | None, i: int = i, worth: dict[str | None, float] = worth) -> float:
-            return float(p_none[i]) * values[i] + worth.get(code, 0.0)
+        def q(code: str | None, i: int = i, actions: dict[str | None, tuple[float, float]] = actions) -> float:
+            """The call's expected reward after a first action, the rest of the call planned as the desk would."""
+            return float(p_none[i]) * values[i] + (actions[code][1] if code in actions else 0.0)
 
-        q_chosen.append(q(decision.chosen))
+        q_chosen.append(q(decision))
         q_logged.append(q(e.action))
         p_logged.append(float(p_none[i]) if e.action not in index else float(p_stay[i, index[e.action]]))
     return ScoredDecisions(chosen, np.array(q_chosen), np.array(q_logged), np.array(p_logged))

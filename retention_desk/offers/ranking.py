@@ -252,32 +252,24 @@ def action_probabilities(
     return probs, none, best
 
 
-def policy_probabilities(
+def first_actions(
     *,
     candidates: Sequence[Candidate],
     p_stay_none: float,
     customer_value: float,
     policy: OfferPolicy,
     rules_only: bool = False,
-) -> dict[str | None, float]:
-    """P(each action comes first) under this policy: what ``rank_offers`` draws from, for off-policy evaluation."""
+) -> dict[str | None, tuple[float, float]]:
+    """Each first action's (P(this policy takes it first), value of the best plan that starts with it; no offer
+    0): what ``rank_offers`` draws from, for off-policy evaluation, where P(stay | no offer) × customer value plus
+    the value is the call's expected reward after that action."""
     presentable = [c for c in candidates if not c.needs_approval]
     values = [v for v, _ in plan_values(presentable, p_stay_none, customer_value, policy.max_offers_per_call)]
     probs, p_none, _ = action_probabilities(values, policy, explore=not rules_only)
-    out: dict[str | None, float] = {c.offer_code: p for c, p in zip(presentable, probs, strict=True)}
-    out[NO_OFFER] = p_none
-    return out
-
-
-def action_values(
-    candidates: Sequence[Candidate], p_stay_none: float, customer_value: float, policy: OfferPolicy
-) -> dict[str | None, float]:
-    """What each first action is worth on this call under this policy: the value of the best plan that starts
-    with it (no offer: 0). Added to P(stay | no offer) × customer value, the expected reward of the call."""
-    presentable = [c for c in candidates if not c.needs_approval]
-    plans = plan_values(presentable, p_stay_none, customer_value, policy.max_offers_per_call)
-    out: dict[str | None, float] = {c.offer_code: v for c, (v, _) in zip(presentable, plans, strict=True)}
-    out[NO_OFFER] = 0.0
+    out: dict[str | None, tuple[float, float]] = {
+        c.offer_code: (p, v) for c, p, v in zip(presentable, probs, values, strict=True)
+    }
+    out[NO_OFFER] = (p_none, 0.0)
     return out
 
 

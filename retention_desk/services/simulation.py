@@ -54,7 +54,7 @@ from retention_desk.ml.features import Feature, build_features
 from retention_desk.ml.policy_value import estimate_policy_value
 from retention_desk.ml.registry import clear_serving_cache
 from retention_desk.offers.eligibility import total_cost
-from retention_desk.offers.ranking import action_values, policy_probabilities
+from retention_desk.offers.ranking import first_actions
 from retention_desk.services.calls import (
     candidates_for,
     finish_call,
@@ -540,7 +540,7 @@ def _off_policy_estimate(
     target, q_target, q_logged = [], [], []
     for entry, prediction in zip(logged, predictions, strict=True):
         candidates = candidates_for(entry.permitted, prediction)
-        probabilities = policy_probabilities(
+        actions = first_actions(
             candidates=candidates,
             p_stay_none=prediction.p_stay_none,
             customer_value=entry.value,
@@ -548,10 +548,9 @@ def _off_policy_estimate(
             rules_only=entry.risk is None,
         )
         # The call's expected reward after each first action, the rest of the call planned as the desk would.
-        worth = action_values(candidates, prediction.p_stay_none, entry.value, settings.offer_policy)
-        q = {action: prediction.p_stay_none * entry.value + v for action, v in worth.items()}
-        target.append(probabilities.get(entry.action, 0.0))
-        q_target.append(sum(p * q[action] for action, p in probabilities.items()))
+        q = {action: prediction.p_stay_none * entry.value + v for action, (_, v) in actions.items()}
+        target.append(actions[entry.action][0] if entry.action in actions else 0.0)
+        q_target.append(sum(p * q[action] for action, (p, _) in actions.items()))
         q_logged.append(q.get(entry.action, q[None]))
     value = estimate_policy_value(
         np.array([entry.reward for entry in logged]),
