@@ -147,6 +147,29 @@ def log_choices(*, session: Session) -> LogChoices:
     return LogChoices(agents=agents, teams=teams, offers=q.offer_codes(session), reasons=q.cancel_reasons(session))
 
 
+@dataclass(frozen=True)
+class CallLogScreen:
+    """What the offer log screen shows: the page (None when the filter is unusable), the filter lists, the error."""
+
+    page: CallLogPage | None
+    choices: LogChoices
+    error: str | None
+
+
+def call_log_screen(
+    *, session: Session, filters: CallFilter, page: int = 1, filter_error: str | None = None
+) -> CallLogScreen:
+    """The log screen in one call: a filter the form could not read (``filter_error``) or the query refuses still
+    gets its filter lists, so the supervisor can correct it."""
+    found, error = None, filter_error
+    if error is None:
+        try:
+            found = call_log_page(session=session, filters=filters, page=page)
+        except OfferLogError as exc:
+            error = str(exc)
+    return CallLogScreen(found, log_choices(session=session), error)
+
+
 def call_log_csv(*, session: Session, filters: CallFilter, chunk: int = CSV_CHUNK) -> Iterator[str]:
     """The matching calls as CSV text, a chunk of rows at a time: memory stays flat however many calls match."""
     query = filters.checked().query()

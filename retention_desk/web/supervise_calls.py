@@ -11,9 +11,8 @@ from retention_desk.services.offer_log import (
     CallFilter,
     OfferLogError,
     call_log_csv,
-    call_log_page,
+    call_log_screen,
     call_record,
-    log_choices,
 )
 from retention_desk.storage.types import utcnow
 from retention_desk.web.calls import wants_fragment
@@ -29,25 +28,19 @@ FILTER_ARGS = ("from", "to", "agent", "team", "offer", "reason", "disposition", 
 @require_role(*SUPERVISORS)
 def calls() -> str | tuple[str, int]:
     """The offer log, newest first unless sorted otherwise; the table alone for htmx."""
-    session = db_session()
     filters, error = _filters()
     page_no = min(max(request.args.get("page", default=1, type=int) or 1, 1), 100_000)
-    page = None
-    if error is None:
-        try:
-            page = call_log_page(session=session, filters=filters, page=page_no)
-        except OfferLogError as exc:
-            error = str(exc)
+    screen = call_log_screen(session=db_session(), filters=filters, page=page_no, filter_error=error)
     args = {k: v for k, v in request.args.items() if k in FILTER_ARGS and v}
     context = {
-        "page": page,
+        "page": screen.page,
         "filters": filters,
         "args": args,
-        "error": error,
-        "choices": log_choices(session=session),
+        "error": screen.error,
+        "choices": screen.choices,
         "percent": percent,
     }
-    status = 200 if error is None else 400
+    status = 200 if screen.error is None else 400
     if wants_fragment():
         return render_template("supervise/_calls_table.html", **context), status
     return render_template("supervise/calls.html", **context), status
