@@ -141,8 +141,10 @@ def _whole_calls(model, contexts, world, costs, settings) -> None:  # noqa: ANN0
         print(f"  {name:<20} {total / len(contexts):>7,.0f} per caller = {total / best:6.1%} of the oracle's plan")
 
 
-def _callers(settings, world, as_of, catalog, n):  # noqa: ANN001, ANN202
-    rng = np.random.default_rng(5)
+def _callers(settings, world, as_of, catalog, n, seed=5):  # noqa: ANN001, ANN202
+    """``n`` simulated callers over three days after the world's date, each with the offers a tier-1 agent may
+    make; ``seed`` picks who calls (benchmarks/offer_learning.py serves one draw and evaluates on another)."""
+    rng = np.random.default_rng(seed)
     contexts = []
     with session_scope(settings.database_url) as session:
         active = active_world_ids(session, len(world.acc["id"]))  # as the simulator: who left in the history can't call
