@@ -16,7 +16,7 @@ served in the last 7 days against the oracle's plan for the same callers (explor
 
 needs a world (``retention-desk seed --accounts 20000``) and a churn model (``retention-desk retrain``). Unlike
 ``retention-desk simulate``, callers do not drift (both draws come from the same three days after the world's date)
-and the loop writes nothing; 3–4 minutes a strategy, Thompson sampling about twice that with B = 8.
+and the loop writes nothing; 4–5 minutes a strategy, Thompson sampling about twice that with B = 8.
 """
 
 from __future__ import annotations
