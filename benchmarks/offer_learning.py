@@ -26,7 +26,7 @@ import time
 from dataclasses import replace
 
 import numpy as np
-from offer_model_truth import _callers, _offers
+from offer_model_truth import _callers, _offers, load_world
 
 from retention_desk.config import Settings
 from retention_desk.ml.offer_joint import CallAnswers
@@ -34,13 +34,7 @@ from retention_desk.ml.offer_model import OfferResponseModel, fit_offer_model
 from retention_desk.offers.eligibility import total_cost
 from retention_desk.offers.ranking import rank_offers
 from retention_desk.services.calls import candidates_for
-from retention_desk.services.catalog import offers_in_database
-from retention_desk.services.seeding import load_plans
-from retention_desk.services.simulation import seeded_world
-from retention_desk.storage.db import session_scope
-from retention_desk.storage.offer_training_data import answered_calls, load_offer_data
-from retention_desk.storage.training_data import plan_training_set
-from retention_desk.synth.simulation import SimulatedWorld
+from retention_desk.storage.offer_training_data import answered_calls
 
 LAST_WEEK = 7
 
@@ -54,17 +48,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1, help="dice for exploration and the bootstrap")
     args = parser.parse_args()
     settings = Settings.from_env()
-    with session_scope(settings.database_url) as session:
-        info = seeded_world(session)
-        catalog = [o for o in offers_in_database(session=session) if o.active]
-        data = load_offer_data(session, plan_training_set(session, label_horizon_days=90))
-    world = SimulatedWorld.regenerate(
-        n_accounts=info["accounts"],
-        seed=info["seed"],
-        as_of=info["as_of"],
-        plans=load_plans(),
-        offers=[o.as_dict() for o in catalog],
-    )
+    info, catalog, data, world = load_world(settings)
     evaluation = _callers(settings, world, info["as_of"], catalog, 2400, seed=5)
     served = _callers(settings, world, info["as_of"], catalog, args.days * args.calls_per_day, seed=6)
     np.random.default_rng(args.seed).shuffle(served)

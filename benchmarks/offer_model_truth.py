@@ -30,7 +30,7 @@ from retention_desk.services.scoring import score_accounts
 from retention_desk.services.seeding import load_plans
 from retention_desk.services.simulation import active_world_ids, seeded_world
 from retention_desk.storage.db import session_scope
-from retention_desk.storage.offer_training_data import answered_calls, load_offer_data
+from retention_desk.storage.offer_training_data import OfferData, answered_calls, load_offer_data
 from retention_desk.storage.training_data import load_account_snapshots, plan_training_set
 from retention_desk.synth.simulation import SimulatedWorld
 
@@ -40,17 +40,7 @@ def main() -> None:
     parser.add_argument("--callers", type=int, default=2400, help="simulated callers to score (over 3 days)")
     args = parser.parse_args()
     settings = Settings.from_env()
-    with session_scope(settings.database_url) as session:
-        info = seeded_world(session)
-        catalog = [o for o in offers_in_database(session=session) if o.active]
-        data = load_offer_data(session, plan_training_set(session, label_horizon_days=90))
-    world = SimulatedWorld.regenerate(
-        n_accounts=info["accounts"],
-        seed=info["seed"],
-        as_of=info["as_of"],
-        plans=load_plans(),
-        offers=[o.as_dict() for o in catalog],
-    )
+    info, catalog, data, world = load_world(settings)
     contexts = _callers(settings, world, info["as_of"], catalog, args.callers)
     costs = {o.code: float(total_cost(o)) for o in catalog}
     oracle = sum(
@@ -103,6 +93,22 @@ def main() -> None:
         got = _first_offer_value(model, contexts, world, costs, settings)
         print(f"  {name:<40} {got / len(contexts):>7,.0f} per caller = {got / oracle:6.1%} of the oracle's")
     _whole_calls(variants["joint (chosen)"], contexts, world, costs, settings)
+
+
+def load_world(settings: Settings) -> tuple[dict, list, OfferData, SimulatedWorld]:
+    """The seeded world's facts, active catalog and logged offer data, and its ground truth regenerated."""
+    with session_scope(settings.database_url) as session:
+        info = seeded_world(session)
+        catalog = [o for o in offers_in_database(session=session) if o.active]
+        data = load_offer_data(session, plan_training_set(session, label_horizon_days=90))
+    world = SimulatedWorld.regenerate(
+        n_accounts=info["accounts"],
+        seed=info["seed"],
+        as_of=info["as_of"],
+        plans=load_plans(),
+        offers=[o.as_dict() for o in catalog],
+    )
+    return info, catalog, data, world
 
 
 def _whole_calls(model, contexts, world, costs, settings) -> None:  # noqa: ANN001
