@@ -52,7 +52,7 @@ def test_a_call_limited_to_one_offer_is_valued_by_its_first_offer_alone(model_an
 
 def test_the_offer_limit_reaches_the_evaluation(model_and_examples):
     """A second offer for those who decline the first is worth something to some callers, so the values (and here
-    some decisions) differ between a limit of one and of two; each equals the planner's for that limit."""
+    some decisions) differ between a limit of one and of two."""
     model, examples = model_and_examples
     one = score_decisions(model, examples, OFFERS, MARGIN, max_offers=1)
     two = score_decisions(model, examples, OFFERS, MARGIN, max_offers=2)
