@@ -26,11 +26,11 @@ import time
 from dataclasses import replace
 
 import numpy as np
-from offer_model_truth import _callers, _offers, load_world
+from offer_model_truth import _callers, _offers, fit_on, load_world
 
 from retention_desk.config import Settings
 from retention_desk.ml.offer_joint import CallAnswers
-from retention_desk.ml.offer_model import OfferResponseModel, fit_offer_model
+from retention_desk.ml.offer_model import OfferResponseModel
 from retention_desk.offers.eligibility import total_cost
 from retention_desk.offers.ranking import rank_offers
 from retention_desk.services.calls import candidates_for
@@ -79,17 +79,7 @@ class _Loop:
         self.history = answered_calls(data)
 
     def fit(self, calls: list[CallAnswers]) -> OfferResponseModel:
-        d = self.decisions
-        return fit_offer_model(
-            rows=[e.features for e in d],
-            reasons=[e.reason for e in d],
-            actions=[e.action for e in d],
-            propensities=[e.propensity for e in d],
-            stayed=[e.stayed for e in d],
-            kinds=self.kinds,
-            presentations=[],
-            calls=calls,
-        )
+        return fit_on(self.decisions, self.kinds, calls)
 
     def order(self, model: OfferResponseModel, context, policy, draws) -> list[str]:  # noqa: ANN001
         callers, i, row, reason, risk, permitted, value = context

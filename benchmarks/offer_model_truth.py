@@ -27,8 +27,7 @@ from retention_desk.offers.ranking import rank_offers
 from retention_desk.services.calls import candidates_for, value_of
 from retention_desk.services.catalog import offers_in_database
 from retention_desk.services.scoring import score_accounts
-from retention_desk.services.seeding import load_plans
-from retention_desk.services.simulation import active_world_ids, seeded_world
+from retention_desk.services.simulation import active_world_ids, regenerate_world, seeded_world
 from retention_desk.storage.db import session_scope
 from retention_desk.storage.offer_training_data import OfferData, answered_calls, load_offer_data
 from retention_desk.storage.training_data import load_account_snapshots, plan_training_set
@@ -54,17 +53,7 @@ def main() -> None:
     calls = answered_calls(data)
 
     def fit(**options: object) -> OfferResponseModel:
-        return fit_offer_model(
-            rows=[d.features for d in decisions],
-            reasons=[d.reason for d in decisions],
-            actions=[d.action for d in decisions],
-            propensities=[d.propensity for d in decisions],
-            stayed=[d.stayed for d in decisions],
-            kinds=kinds,
-            presentations=presentations,
-            calls=calls,
-            options=FitOptions(**options),
-        )
+        return fit_on(decisions, kinds, calls, presentations, FitOptions(**options))
 
     print(f"{len(decisions):,} labelled decisions, {len(presentations):,} presentations; {len(contexts):,} callers")
     print(f"oracle's first offer: {oracle / len(contexts):,.0f} per caller (true expected incremental value)")
@@ -95,20 +84,28 @@ def main() -> None:
     _whole_calls(variants["joint (chosen)"], contexts, world, costs, settings)
 
 
+def fit_on(decisions, kinds, calls, presentations=(), options=None) -> OfferResponseModel:  # noqa: ANN001
+    """The offer model fitted as the nightly job fits it, on these labelled decisions and calls."""
+    return fit_offer_model(
+        rows=[d.features for d in decisions],
+        reasons=[d.reason for d in decisions],
+        actions=[d.action for d in decisions],
+        propensities=[d.propensity for d in decisions],
+        stayed=[d.stayed for d in decisions],
+        kinds=kinds,
+        presentations=presentations,
+        calls=calls,
+        options=options or FitOptions(),
+    )
+
+
 def load_world(settings: Settings) -> tuple[dict, list, OfferData, SimulatedWorld]:
     """The seeded world's facts, active catalog and logged offer data, and its ground truth regenerated."""
     with session_scope(settings.database_url) as session:
         info = seeded_world(session)
         catalog = [o for o in offers_in_database(session=session) if o.active]
         data = load_offer_data(session, plan_training_set(session, label_horizon_days=90))
-    world = SimulatedWorld.regenerate(
-        n_accounts=info["accounts"],
-        seed=info["seed"],
-        as_of=info["as_of"],
-        plans=load_plans(),
-        offers=[o.as_dict() for o in catalog],
-    )
-    return info, catalog, data, world
+    return info, catalog, data, regenerate_world(info, catalog)
 
 
 def _whole_calls(model, contexts, world, costs, settings) -> None:  # noqa: ANN001

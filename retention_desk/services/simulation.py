@@ -356,6 +356,17 @@ def seeded_world(session: Session) -> dict[str, Any]:
     return {"accounts": int(info["accounts"]), "seed": int(info["seed"]), "as_of": date.fromisoformat(info["as_of"])}
 
 
+def regenerate_world(info: dict[str, Any], catalog: Sequence[OfferSpec]) -> SimulatedWorld:
+    """The ground truth of the world ``seeded_world`` describes, answering for these offers."""
+    return SimulatedWorld.regenerate(
+        n_accounts=info["accounts"],
+        seed=info["seed"],
+        as_of=info["as_of"],
+        plans=load_plans(),
+        offers=[o.as_dict() for o in catalog],
+    )
+
+
 def _simulate(settings: Settings, run: _Run, progress: Progress | None) -> SimulationReport:
     days, calls_per_day, seed = run.days, run.calls_per_day, run.seed
     url = settings.database_url
@@ -365,13 +376,7 @@ def _simulate(settings: Settings, run: _Run, progress: Progress | None) -> Simul
         agents = list(session.execute(select(User).where(User.role == "agent", User.active)).scalars())
     if not agents:
         raise SimulationError("The database has no desk agents; run 'retention-desk seed' first.")
-    world = SimulatedWorld.regenerate(
-        n_accounts=info["accounts"],
-        seed=info["seed"],
-        as_of=info["as_of"],
-        plans=load_plans(),
-        offers=[o.as_dict() for o in catalog],
-    )
+    world = regenerate_world(info, catalog)
     by_code = {o.code: o for o in catalog}
     costs = {o.code: float(total_cost(o)) for o in catalog}
     limit = settings.offer_policy.max_offers_per_call
