@@ -263,14 +263,25 @@ def first_actions(
     """Each first action's (P(this policy takes it first), value of the best plan that starts with it; no offer
     0): what ``rank_offers`` draws from, for off-policy evaluation, where P(stay | no offer) × customer value plus
     the value is the call's expected reward after that action."""
-    presentable = [c for c in candidates if not c.needs_approval]
-    values = [v for v, _ in plan_values(presentable, p_stay_none, customer_value, policy.max_offers_per_call)]
-    probs, p_none, _ = action_probabilities(values, policy, explore=not rules_only)
+    presentable, plans, probs, p_none, _ = _first_action_table(
+        candidates, p_stay_none, customer_value, policy, rules_only
+    )
     out: dict[str | None, tuple[float, float]] = {
-        c.offer_code: (p, v) for c, p, v in zip(presentable, probs, values, strict=True)
+        c.offer_code: (p, v) for c, p, (v, _) in zip(presentable, probs, plans, strict=True)
     }
     out[NO_OFFER] = (p_none, 0.0)
     return out
+
+
+def _first_action_table(
+    candidates: Sequence[Candidate], p_stay_none: float, customer_value: float, policy: OfferPolicy, rules_only: bool
+) -> tuple[list[Candidate], list[tuple[float, tuple[int, ...]]], list[float], float, int | None]:
+    """(the offers the agent may make, each one's best plan, P(each comes first), P(no offer first), the best
+    offer's index or None): what both ``rank_offers`` and ``first_actions`` rest on."""
+    presentable = [c for c in candidates if not c.needs_approval]
+    plans = plan_values(presentable, p_stay_none, customer_value, policy.max_offers_per_call)
+    probs, p_none, best = action_probabilities([v for v, _ in plans], policy, explore=not rules_only)
+    return presentable, plans, probs, p_none, best
 
 
 def _draw(weights: Sequence[float], u: float) -> int:
@@ -298,11 +309,11 @@ def rank_offers(
     explored offer. The desk passes fresh random numbers, the simulator seeded ones; the arithmetic is the same.
     Without a churn model (``rules_only``) the predictions come from the catalog's priors and nothing explores.
     """
-    presentable = [c for c in candidates if not c.needs_approval]
-    gated = [c for c in candidates if c.needs_approval]
-    plans = plan_values(presentable, p_stay_none, customer_value, policy.max_offers_per_call)
+    presentable, plans, probs, p_none, best = _first_action_table(
+        candidates, p_stay_none, customer_value, policy, rules_only
+    )
     values = [v for v, _ in plans]
-    probs, p_none, best = action_probabilities(values, policy, explore=not rules_only)
+    gated = [c for c in candidates if c.needs_approval]
 
     u_mode, u_pick = draws
     k = len(presentable)
