@@ -53,9 +53,9 @@ def open_call(page, account_id: int) -> int:
 
 
 def choose_reason(page, code: str) -> None:
-    with page.expect_response(re.compile(r"/reason$")):
-        page.get_by_label("Why does the caller want to cancel?").select_option(code)
-    page.locator("#offers .offer").first.wait_for()
+    """Give the reason and wait for the panel ranked for it (the panel before it also lists offers)."""
+    page.get_by_label("Why does the caller want to cancel?").select_option(code)
+    page.locator(f"#offers[data-reason='{code}'] .offer").first.wait_for()
 
 
 def offer_line(page, code: str):
