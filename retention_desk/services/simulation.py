@@ -19,8 +19,8 @@ the horizon), offer cost (the total cost of accepted offers), and net retained v
 callers kept at the horizon who would have left had nothing been offered, minus the offer cost; also its
 expected value (the same decisions valued by the ground truth's probabilities instead of the callers' dice,
 which compares policies without the luck of the draw). The off-policy estimate of each night's new policy
-(doubly robust over the calls logged so far, with their logged propensities) is set against the mean reward
-that policy then realises the next day; the reward of a call is ``kept at the horizon × customer value − offer
+(SWITCH doubly robust over the last week's logged calls, with their logged propensities) is set against the mean
+reward that policy then realises the next day; the reward of a call is ``kept at the horizon × customer value − offer
 cost``. The simulator knows each call's eventual fate at once; a real desk learns it a horizon later.
 
 Simulated calls are written to a scratch copy of the database (SQLite: a copied file; PostgreSQL: a database
@@ -41,7 +41,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import create_engine, select, text, update
@@ -85,6 +85,12 @@ LAST_WEEK = 7
 # runs the estimate over every call was 4.5%, 13.5% and 5.6% off the realised value; over the last week's, 0.4%,
 # 3.5% and 1.1% (docs/offers.md).
 OPE_WINDOW_DAYS = 7
+# A logged call the new policy would repeat has weight (its P / the logged propensity) about 1; one whose explored
+# offer or hold-out the new policy now takes has 35-235. Above this weight the estimate takes the offer model's value
+# of the call instead of the logged reward × weight (SWITCH-DR, ml/policy_value.py): on nine 30-day runs the worst
+# week of estimates was 6-17% off the realised reward with plain DR, 5-10% switched; thresholds 5-20 gave identical
+# estimates on seven of them (docs/offers.md).
+OPE_SWITCH_WEIGHT = 10.0
 Progress = Callable[[int, str], None]
 
 
@@ -134,10 +140,11 @@ class DayResult:
     policies: dict[str, Tally]
     modes: Counter
     offer_model: str | None
-    ope_estimate: float | None = None  # doubly robust estimate, made the night before, of this day's mean reward
+    ope_estimate: float | None = None  # SWITCH-DR estimate, made the night before, of this day's mean reward
     ope_low: float | None = None
     ope_high: float | None = None
     ope_self_normalised: float | None = None  # the same with self-normalised weights (ml/policy_value.py)
+    ope_doubly_robust: float | None = None  # plain DR, every logged correction kept: for comparison
 
 
 @dataclass
@@ -167,6 +174,8 @@ class SimulationReport:
         estimate = float(np.mean([d.ope_estimate for d in estimated])) if estimated else None
         normalised = [d.ope_self_normalised for d in estimated if d.ope_self_normalised is not None]
         estimate_sn = float(np.mean(normalised)) if normalised and len(normalised) == len(estimated) else None
+        plain = [d.ope_doubly_robust for d in estimated if d.ope_doubly_robust is not None]
+        estimate_dr = float(np.mean(plain)) if plain and len(plain) == len(estimated) else None
         realised = (
             float(np.mean([d.policies[OURS].reward / max(d.policies[OURS].calls, 1) for d in estimated]))
             if estimated
@@ -186,13 +195,18 @@ class SimulationReport:
                 **_above(expected[OURS], expected[best_expected]),
             },
             "off_policy": {
-                "estimator": "doubly_robust",
+                "estimator": "switch_doubly_robust",
+                "switch_weight": OPE_SWITCH_WEIGHT,
                 "estimated_mean_reward": None if estimate is None else round(estimate, 2),
                 "realised_mean_reward": None if realised is None else round(realised, 2),
                 "relative_error": None if not (estimate and realised) else round(abs(estimate / realised - 1), 4),
                 "self_normalised_estimate": None if estimate_sn is None else round(estimate_sn, 2),
                 "self_normalised_relative_error": (
                     None if not (estimate_sn and realised) else round(abs(estimate_sn / realised - 1), 4)
+                ),
+                "doubly_robust_estimate": None if estimate_dr is None else round(estimate_dr, 2),
+                "doubly_robust_relative_error": (
+                    None if not (estimate_dr and realised) else round(abs(estimate_dr / realised - 1), 4)
                 ),
             },
         }
@@ -212,6 +226,7 @@ class SimulationReport:
                     "off_policy": {
                         "estimated_mean_reward": _round(d.ope_estimate),
                         "self_normalised_estimate": _round(d.ope_self_normalised),
+                        "doubly_robust_estimate": _round(d.ope_doubly_robust),
                         "interval": [_round(d.ope_low), _round(d.ope_high)],
                         "realised_mean_reward": round(d.policies[OURS].reward / max(d.policies[OURS].calls, 1), 2),
                     },
@@ -392,7 +407,7 @@ def _simulate(settings: Settings, run: _Run, progress: Progress | None) -> Simul
         # The stream of callers stays the world's: see the module docstring.
         callable_ids = active_world_ids(session, info["accounts"])
     logged: list[list[_Logged]] = []  # per day
-    estimate: tuple[float, float, float, float | None] | None = None
+    estimate: _Estimate | None = None
     for day in range(1, days + 1):
         start = datetime.combine(info["as_of"] + timedelta(days=day), time(8), tzinfo=UTC)
         with session_scope(url) as session:
@@ -401,7 +416,8 @@ def _simulate(settings: Settings, run: _Run, progress: Progress | None) -> Simul
         result = DayResult(day, start.date(), {p: Tally() for p in POLICIES}, Counter(), None)
         logged.append([])
         if estimate is not None:
-            result.ope_estimate, result.ope_low, result.ope_high, result.ope_self_normalised = estimate
+            result.ope_estimate, result.ope_low, result.ope_high = estimate.value, estimate.low, estimate.high
+            result.ope_self_normalised, result.ope_doubly_robust = estimate.self_normalised, estimate.doubly_robust
         with session_scope(url) as session:
             for i in range(len(callers)):
                 now = start + timedelta(seconds=int(i * 43200 / max(len(callers), 1)))
@@ -522,14 +538,20 @@ def _largest_discount(permitted: Sequence[str], by_code: dict[str, OfferSpec]) -
     return [max(discounts, key=lambda o: (float(o.params.get("percent", 0)), o.code)).code]
 
 
-def _off_policy_estimate(
-    settings: Settings, logged: Sequence[_Logged]
-) -> tuple[float, float, float, float | None] | None:
-    """Doubly robust estimate (with its 95% interval) of the serving policy's mean reward, from the calls logged
-    in the window (``OPE_WINDOW_DAYS``): the offer model's expected reward under the policy, corrected by the
-    logged rewards weighted by target / logged propensity. (SNIPS alone leans on the few explored calls whose
-    action the new policy now prefers, each weighted ~1 / (explore share / offers); the model term takes most of
-    that variance away.)"""
+class _Estimate(NamedTuple):
+    value: float
+    low: float
+    high: float
+    self_normalised: float | None
+    doubly_robust: float | None
+
+
+def _off_policy_estimate(settings: Settings, logged: Sequence[_Logged]) -> _Estimate | None:
+    """SWITCH-DR estimate (with its 95% interval) of the serving policy's mean reward, from the calls logged in the
+    window (``OPE_WINDOW_DAYS``): the offer model's expected reward under the policy, corrected by the logged
+    rewards weighted by target / logged propensity where that weight is at most ``OPE_SWITCH_WEIGHT``. (SNIPS
+    alone leans on the few explored calls whose action the new policy now prefers, each weighted ~1 / (explore
+    share / offers); the model term takes that variance away.)"""
     if not logged:
         return None
     with session_scope(settings.database_url) as session:
@@ -557,13 +579,16 @@ def _off_policy_estimate(
         target.append(actions[entry.action][0] if entry.action in actions else 0.0)
         q_target.append(sum(p * q[action] for action, (p, _) in actions.items()))
         q_logged.append(q.get(entry.action, q[None]))
-    value = estimate_policy_value(
+    arrays = (
         np.array([entry.reward for entry in logged]),
         np.array([entry.propensity for entry in logged]),
         np.array(target),
-        model_values=(np.array(q_target), np.array(q_logged)),
     )
-    return value.dr, value.ci_low, value.ci_high, value.dr_self_normalised
+    models = (np.array(q_target), np.array(q_logged))
+    value = estimate_policy_value(*arrays, model_values=models, switch_weight=OPE_SWITCH_WEIGHT)
+    plain = estimate_policy_value(*arrays, model_values=models)
+    assert value.dr is not None
+    return _Estimate(value.dr, value.ci_low, value.ci_high, value.dr_self_normalised, plain.dr)
 
 
 def _close_accounts(session: Session, account_ids: Sequence[int], when: datetime) -> None:
@@ -644,7 +669,13 @@ def format_table(report: SimulationReport) -> str:
     if ope["estimated_mean_reward"] is not None:
         lines.append(
             f"  off-policy estimate {ope['estimated_mean_reward']:,.0f} per call vs realised "
-            f"{ope['realised_mean_reward']:,.0f} (relative error {_pct(ope['relative_error'])})"
+            f"{ope['realised_mean_reward']:,.0f} (relative error {_pct(ope['relative_error'])}; SWITCH-DR, "
+            f"weights above {OPE_SWITCH_WEIGHT:g} left to the model)"
+        )
+    if ope["doubly_robust_estimate"] is not None:
+        lines.append(
+            f"  plain doubly robust estimate {ope['doubly_robust_estimate']:,.0f} per call "
+            f"(relative error {_pct(ope['doubly_robust_relative_error'])})"
         )
     return "\n".join(lines)
 

@@ -112,3 +112,42 @@ def test_self_normalised_dr_takes_a_common_model_bias_out_where_the_target_repea
     assert value.dr == pytest.approx(950.0)  # the correction is scaled by the mean weight (1/2)
     assert value.dr_self_normalised == pytest.approx(1000.0)
     assert estimate_policy_value(rewards, logged, target).dr_self_normalised is None
+
+
+def test_switch_dr_leaves_rarely_logged_actions_to_the_model_instead_of_one_huge_weight():
+    # The model is right (1,000) everywhere; one decision of 400 was an explored action (logged propensity 0.01)
+    # the target now takes, and its caller happened to leave: reward -500. Plain DR lets that one caller move the
+    # whole estimate by 100 × 1,500 / 400 = 375; SWITCH-DR keeps the model's value for it.
+    n = 400
+    rewards = np.full(n, 1000.0)
+    logged = np.full(n, 0.95)
+    target = np.full(n, 0.95)
+    rewards[7], logged[7] = -500.0, 0.01
+    q = np.full(n, 1000.0)
+    plain = estimate_policy_value(rewards, logged, target, model_values=(q, q))
+    switched = estimate_policy_value(rewards, logged, target, model_values=(q, q), switch_weight=10)
+    assert plain.dr == pytest.approx(1000.0 - 95 * 1500 / n)
+    assert switched.dr == pytest.approx(1000.0)
+    assert (plain.switched, switched.switched) == (0, 1)
+    assert switched.ci_high - switched.ci_low < plain.ci_high - plain.ci_low
+
+
+def test_switch_dr_is_unbiased_below_the_threshold_and_takes_the_model_s_error_above_it():
+    context, action, reward, mu, pi = _logged(seed=6)
+    wrong = np.full((2, 3), 0.4)  # right for no action
+    for q, switch, expected in (
+        (wrong, 6.0, TRUE_VALUE),  # every weight (at most 1 / 0.2) is below 6: plain DR
+        (MEANS, 4.0, TRUE_VALUE),  # context 0's target action (weight 5) switched to a right model
+        (wrong, 4.0, 0.5 * 0.4 + 0.5 * MEANS[1, 0]),  # ... to a wrong one: its error is the estimate's
+    ):
+        values = (q[context, TARGET[context]], q[context, action])
+        value = estimate_policy_value(reward, mu, pi, model_values=values, switch_weight=switch)
+        assert value.dr == pytest.approx(expected, abs=0.03)
+    assert estimate_policy_value(reward, mu, pi, model_values=values, switch_weight=4.0).switched == np.sum(
+        pi / mu > 4.0
+    )
+
+
+def test_a_switch_weight_of_zero_is_refused():
+    with pytest.raises(ValueError, match="switch weight"):
+        estimate_policy_value([1.0], [0.5], [1.0], model_values=([1.0], [1.0]), switch_weight=0)
