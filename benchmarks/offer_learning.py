@@ -26,11 +26,11 @@ import time
 from dataclasses import replace
 
 import numpy as np
-from offer_model_truth import _callers, _offers, fit_on, load_world
+from offer_model_truth import _callers, _offers, load_world
 
 from retention_desk.config import Settings
 from retention_desk.ml.offer_joint import CallAnswers
-from retention_desk.ml.offer_model import OfferResponseModel
+from retention_desk.ml.offer_model import OfferResponseModel, fit_on_decisions
 from retention_desk.offers.eligibility import total_cost
 from retention_desk.offers.ranking import rank_offers
 from retention_desk.services.calls import candidates_for
@@ -79,7 +79,7 @@ class _Loop:
         self.history = answered_calls(data)
 
     def fit(self, calls: list[CallAnswers]) -> OfferResponseModel:
-        return fit_on(self.decisions, self.kinds, calls)
+        return fit_on_decisions(self.decisions, kinds=self.kinds, calls=calls)
 
     def order(self, model: OfferResponseModel, context, policy, draws) -> list[str]:  # noqa: ANN001
         callers, i, row, reason, risk, permitted, value = context

@@ -21,7 +21,7 @@ import numpy as np
 
 from retention_desk.config import Settings
 from retention_desk.ml.features import build_features
-from retention_desk.ml.offer_model import FitOptions, OfferResponseModel, fit_offer_model, prior_offer_model
+from retention_desk.ml.offer_model import FitOptions, OfferResponseModel, fit_on_decisions, prior_offer_model
 from retention_desk.offers.eligibility import check_offers, facts_from_snapshot, total_cost
 from retention_desk.offers.ranking import rank_offers
 from retention_desk.services.calls import candidates_for, value_of
@@ -53,7 +53,9 @@ def main() -> None:
     calls = answered_calls(data)
 
     def fit(**options: object) -> OfferResponseModel:
-        return fit_on(decisions, kinds, calls, presentations, FitOptions(**options))
+        return fit_on_decisions(
+            decisions, kinds=kinds, presentations=presentations, calls=calls, options=FitOptions(**options)
+        )
 
     print(f"{len(decisions):,} labelled decisions, {len(presentations):,} presentations; {len(contexts):,} callers")
     print(f"oracle's first offer: {oracle / len(contexts):,.0f} per caller (true expected incremental value)")
@@ -82,21 +84,6 @@ def main() -> None:
         got = _first_offer_value(model, contexts, world, costs, settings)
         print(f"  {name:<40} {got / len(contexts):>7,.0f} per caller = {got / oracle:6.1%} of the oracle's")
     _whole_calls(variants["joint (chosen)"], contexts, world, costs, settings)
-
-
-def fit_on(decisions, kinds, calls, presentations=(), options=None) -> OfferResponseModel:  # noqa: ANN001
-    """The offer model fitted as the nightly job fits it, on these labelled decisions and calls."""
-    return fit_offer_model(
-        rows=[d.features for d in decisions],
-        reasons=[d.reason for d in decisions],
-        actions=[d.action for d in decisions],
-        propensities=[d.propensity for d in decisions],
-        stayed=[d.stayed for d in decisions],
-        kinds=kinds,
-        presentations=presentations,
-        calls=calls,
-        options=options or FitOptions(),
-    )
 
 
 def load_world(settings: Settings) -> tuple[dict, list, OfferData, SimulatedWorld]:

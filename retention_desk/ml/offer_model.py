@@ -90,6 +90,21 @@ class OfferLike(Protocol):
     prior_acceptance: float
 
 
+class LoggedDecision(Protocol):
+    """One labelled call as the model learns from it (``storage.offer_training_data.OfferExample`` fits)."""
+
+    @property
+    def features(self) -> Mapping[str, Feature]: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def action(self) -> str | None: ...
+    @property
+    def propensity(self) -> float: ...
+    @property
+    def stayed(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class OfferPredictions:
     """One caller: P(stay | no offer), and P(stay | offer), P(accept | offer) by offer code.
@@ -584,6 +599,28 @@ def fit_offer_model(
         "usage": usage,
     }
     return model
+
+
+def fit_on_decisions(
+    decisions: Sequence[LoggedDecision],
+    *,
+    kinds: Mapping[str, str],
+    presentations: Sequence[tuple[Mapping[str, Feature], str | None, str, bool, bool]] = (),
+    calls: Sequence[CallAnswers] = (),
+    options: FitOptions = FitOptions(),
+) -> OfferResponseModel:
+    """``fit_offer_model`` on logged decisions: the one way the nightly job and the benchmarks fit the model."""
+    return fit_offer_model(
+        rows=[d.features for d in decisions],
+        reasons=[d.reason for d in decisions],
+        actions=[d.action for d in decisions],
+        propensities=[d.propensity for d in decisions],
+        stayed=[d.stayed for d in decisions],
+        kinds=kinds,
+        presentations=presentations,
+        calls=calls,
+        options=options,
+    )
 
 
 def _fit_conversion(

@@ -21,7 +21,7 @@ import sklearn
 from retention_desk.config import Settings
 from retention_desk.ml.fitting import predict_churn
 from retention_desk.ml.offer_evaluation import baseline_values, greedy_value, rewards_of, stay_log_loss
-from retention_desk.ml.offer_model import MIN_DECISIONS, OfferResponseModel, fit_offer_model, prior_offer_model
+from retention_desk.ml.offer_model import MIN_DECISIONS, OfferResponseModel, fit_on_decisions, prior_offer_model
 from retention_desk.ml.policy_value import snips_difference
 from retention_desk.ml.registry import (
     OFFER_KIND,
@@ -176,15 +176,8 @@ def _retrain(
     kinds = {code: o.kind for code, o in offers.items()}
     presentations = _presentations_outside(data, hold)
     _say(progress, f"Fitting the offer model on {len(train)} decisions and {len(presentations)} presentations ...")
-    model = fit_offer_model(
-        rows=[e.features for e in train],
-        reasons=[e.reason for e in train],
-        actions=[e.action for e in train],
-        propensities=[e.propensity for e in train],
-        stayed=[e.stayed for e in train],
-        kinds=kinds,
-        presentations=presentations,
-        calls=answered_calls(data, {e.call_id for e in hold}),
+    model = fit_on_decisions(
+        train, kinds=kinds, presentations=presentations, calls=answered_calls(data, {e.call_id for e in hold})
     )
     risks = _risks(churn.model, hold)
     new_metrics, new_target = _metrics(model, hold, offers, margin, limit, risks)
