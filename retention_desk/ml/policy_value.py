@@ -20,7 +20,8 @@ rare actions (measured in docs/offers.md).
 
 The confidence interval (95%) is the CLT interval of the preferred estimate — DR when model values are given,
 else SNIPS — from its influence terms: for SNIPS, w (r − SNIPS) / mean(w); for DR, its per-decision terms.
-``effective_n`` = (Σ w)² / Σ w² is how many decisions the estimate really rests on. Pure numpy, no I/O.
+``effective_n`` = (Σ w)² / Σ w² is how many decisions the estimate really rests on. ``paired_ratio`` gives the
+same kind of interval to the ratio of two policies' totals over the same callers. Pure numpy, no I/O.
 """
 
 from __future__ import annotations
@@ -140,3 +141,25 @@ def snips_difference(
     n = len(r)
     half = Z95 * float((terms[0] - terms[1]).std(ddof=1)) / math.sqrt(n) if n > 1 else math.inf
     return difference, difference - half, difference + half
+
+
+def paired_ratio(
+    numerator: Sequence[float] | np.ndarray, denominator: Sequence[float] | np.ndarray
+) -> tuple[float, float, float]:
+    """Σ numerator / Σ denominator over the same calls, with its 95% interval (ratio, low, high).
+
+    The simulator's "ours against the oracle" is such a ratio over one week's callers, each met by both policies;
+    the interval (delta method: influence terms a − R b over mean b) says how much of it is the luck of which
+    callers rang. NaN with an unbounded interval when the denominator's total is not above 0.
+    """
+    a = np.asarray(numerator, dtype=float)
+    b = np.asarray(denominator, dtype=float)
+    if len(a) != len(b):
+        raise ValueError("numerator and denominator must have one entry per call")
+    n = len(a)
+    if n == 0 or b.sum() <= 0:
+        return math.nan, -math.inf, math.inf
+    ratio = float(a.sum() / b.sum())
+    influence = (a - ratio * b) / b.mean()
+    half = Z95 * float(influence.std(ddof=1)) / math.sqrt(n) if n > 1 else math.inf
+    return ratio, ratio - half, ratio + half

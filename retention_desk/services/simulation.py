@@ -51,7 +51,7 @@ from sqlmodel import Session
 
 from retention_desk.config import Settings
 from retention_desk.ml.features import Feature, build_features
-from retention_desk.ml.policy_value import estimate_policy_value
+from retention_desk.ml.policy_value import estimate_policy_value, paired_ratio
 from retention_desk.ml.registry import clear_serving_cache
 from retention_desk.offers.eligibility import total_cost
 from retention_desk.offers.ranking import first_actions
@@ -107,17 +107,25 @@ class Tally:
     net_value: float = 0.0
     reward: float = 0.0
     expected_net_value: float = 0.0  # the same decisions valued by the ground truth's probabilities, not dice
+    # Per call, in the order served (every policy meets the same callers in the same order, so lists of two
+    # policies pair up call by call): what the interval of "ours against the oracle" is computed from.
+    net_values: list[float] = field(default_factory=list)
+    expected_net_values: list[float] = field(default_factory=list)
 
     def add(self, outcome: Outcome, cost: float, value: float, expected_net_value: float = 0.0) -> None:
+        net_value = (outcome.durable - outcome.durable_without_offer) * value - cost
         self.expected_net_value += expected_net_value
         self.calls += 1
         self.saved += outcome.saved
         self.durable += outcome.durable
         self.cost += cost
-        self.net_value += (outcome.durable - outcome.durable_without_offer) * value - cost
+        self.net_value += net_value
         self.reward += outcome.durable * value - cost
+        self.net_values.append(net_value)
+        self.expected_net_values.append(expected_net_value)
 
     def merged(self, other: Tally) -> Tally:
+        """Both days' figures; the per-call lists are concatenated (list + list)."""
         return Tally(*(getattr(self, f) + getattr(other, f) for f in self.__dataclass_fields__))
 
     def as_dict(self) -> dict[str, Any]:
@@ -185,11 +193,15 @@ class SimulationReport:
             "window_days": [window[0].day, window[-1].day] if window else None,
             "policies": {p: totals[p].as_dict() for p in POLICIES},
             "ours_vs_oracle": _ratio(ours, oracle),
+            "ours_vs_oracle_interval": _ratio_interval(totals[OURS].net_values, totals[ORACLE].net_values),
             "best_baseline": best,
             "ours_vs_best_baseline": _ratio(ours, best_value),
             **_above(ours, best_value),
             "expected": {
                 "ours_vs_oracle": _ratio(expected[OURS], expected[ORACLE]),
+                "ours_vs_oracle_interval": _ratio_interval(
+                    totals[OURS].expected_net_values, totals[ORACLE].expected_net_values
+                ),
                 "best_baseline": best_expected,
                 "ours_vs_best_baseline": _ratio(expected[OURS], expected[best_expected]),
                 **_above(expected[OURS], expected[best_expected]),
@@ -242,6 +254,12 @@ def _round(value: float | None) -> float | None:
 
 def _ratio(a: float, b: float) -> float | None:
     return None if b == 0 else round(a / b, 4)
+
+
+def _ratio_interval(ours: Sequence[float], oracle: Sequence[float]) -> list[float] | None:
+    """95% interval of ours / oracle over the window's callers (ml/policy_value.paired_ratio); None if undefined."""
+    _, low, high = paired_ratio(ours, oracle)
+    return [round(low, 4), round(high, 4)] if math.isfinite(low) and math.isfinite(high) else None
 
 
 def _above(ours: float, best: float) -> dict[str, Any]:
@@ -660,8 +678,10 @@ def format_table(report: SimulationReport) -> str:
             f"(expected {t['expected_net_retained_value']:,.0f})"
         )
     for label, part in (("realised", summary), ("expected", summary["expected"])):
+        interval = part["ours_vs_oracle_interval"]
+        luck = f" (95% interval {_pct(interval[0])}–{_pct(interval[1])})" if interval else ""
         lines.append(
-            f"  {label}: ours / oracle = {_pct(part['ours_vs_oracle'])}; ours / best baseline "
+            f"  {label}: ours / oracle = {_pct(part['ours_vs_oracle'])}{luck}; ours / best baseline "
             f"({part['best_baseline']}) = {_pct(part['ours_vs_best_baseline'])}, "
             f"{part['ours_minus_best_baseline']:,.0f} above it"
         )

@@ -52,6 +52,9 @@ def test_the_simulator_ranks_with_the_desk_s_own_function_and_leaves_the_databas
     assert summary["ours_minus_best_baseline"] == pytest.approx(ours - best, abs=0.02)  # each side rounded to cents
     assert summary["ours_at_least_20pct_above_best_baseline"] == (ours > best and ours - best >= 0.2 * abs(best))
     assert report.days[1].ope_estimate is not None
+    for part in (summary, summary["expected"]):  # how much of "ours against the oracle" is the callers' luck
+        low, high = part["ours_vs_oracle_interval"]
+        assert low <= part["ours_vs_oracle"] <= high
     as_json = json.loads(json.dumps(report.as_json()))
     assert as_json["summary"]["off_policy"]["estimator"] == "switch_doubly_robust"
     assert as_json["days"][1]["off_policy"]["doubly_robust_estimate"] is not None
