@@ -41,7 +41,13 @@ from retention_desk.storage.tables import ModelVersion
 from retention_desk.storage.training_data import plan_training_set
 from retention_desk.storage.types import utcnow
 
-__all__ = ["HOLDOUT_SHARE", "OfferRetrainResult", "VALUE_TOLERANCE", "retrain_offer_model"]
+__all__ = [
+    "HOLDOUT_SHARE",
+    "MIN_EFFECTIVE_DECISIONS",
+    "OfferRetrainResult",
+    "VALUE_TOLERANCE",
+    "retrain_offer_model",
+]
 
 HOLDOUT_SHARE = 0.2
 # Promote unless the new model's hold-out SNIPS value per call is below the champion's by more than this share of
@@ -49,6 +55,12 @@ HOLDOUT_SHARE = 0.2
 VALUE_TOLERANCE = 0.02
 # ... or its log loss of P(stay | logged action) is worse by more than this (absolute).
 STAY_LOG_LOSS_TOLERANCE = 0.01
+# A greedy policy's hold-out value rests on the decisions it would have repeated (its effective sample). Below this
+# many, for either policy, the values are not compared and the stay log loss decides: on the world of 2026-12-05 the
+# first model's value rested on 51 decisions against the priors' 46, the interval of the difference ended below the
+# tolerance, and the desk kept the catalog priors (58% of the oracle's first-offer value by the ground truth) over a
+# model at 75% whose log loss was better (0.531 against 0.553; docs/offer-model.md).
+MIN_EFFECTIVE_DECISIONS = 100
 LOCK_NAME = "retrain"
 PRIORS = "catalog priors"
 
@@ -85,6 +97,7 @@ class OfferRetrainResult:
                 "metric": "snips value per call, then stay log loss",
                 "max_worse_share": VALUE_TOLERANCE,
                 "max_log_loss_worse_by": STAY_LOG_LOSS_TOLERANCE,
+                "min_effective_decisions": MIN_EFFECTIVE_DECISIONS,
             },
             "seconds": round(self.seconds, 1),
             "notes": self.notes,
@@ -229,16 +242,27 @@ def decide_offer_model(
     Clearly worse in value = below the champion's by more than ``VALUE_TOLERANCE`` of it, and the whole 95%
     interval of the paired difference (``new["vs_champion"]``, when given) below that margin too: the greedy
     policies rest on a few dozen matching decisions, so a gap inside the noise is no reason to keep an old model.
+    When either policy's value rests on fewer than ``MIN_EFFECTIVE_DECISIONS`` (``effective_n``, when given), the
+    values are not compared at all and the stay log loss decides, against the priors too.
     """
     name = "the catalog priors" if champion_is_prior else "the champion"
+    thin = _thin_holdout(new, champion)
     margin = VALUE_TOLERANCE * abs(champion["snips"])
-    worse_value = new["snips"] < champion["snips"] - margin
+    worse_value = thin is None and new["snips"] < champion["snips"] - margin
     paired = new.get("vs_champion")
     if worse_value and paired is not None and math.isfinite(paired["ci_high"]):
         worse_value = paired["ci_high"] < -margin
-    # The priors make no claim to calibration, so only a learned champion's log loss is a bar to clear.
-    worse_loss = not champion_is_prior and new["log_loss"] > champion["log_loss"] + STAY_LOG_LOSS_TOLERANCE
+    # The priors make no claim to calibration, so only a learned champion's log loss is a bar to clear, unless the
+    # log loss is all there is to go by.
+    worse_loss = (thin is not None or not champion_is_prior) and (
+        new["log_loss"] > champion["log_loss"] + STAY_LOG_LOSS_TOLERANCE
+    )
     compared = f"hold-out greedy value {new['snips']:,.0f} per call against {champion['snips']:,.0f} for {name}"
+    if thin is not None and not worse_loss:
+        return "promoted", (
+            f"the hold-out cannot compare the values ({thin}); its stay log loss {new['log_loss']:.4f} against "
+            f"{champion['log_loss']:.4f} for {name}."
+        )
     if not (worse_value or worse_loss):
         if new["snips"] < champion["snips"] - margin:
             return "promoted", f"its {compared} is lower, but within the hold-out's noise ({_interval(paired)})."
@@ -247,6 +271,17 @@ def decide_offer_model(
     if force:
         return "promoted", f"--force given: promoted although its {what} is worse ({compared})."
     return "kept", f"its {what} is worse beyond the tolerance ({compared}); stored as a challenger."
+
+
+def _thin_holdout(new: dict[str, Any], champion: dict[str, Any]) -> str | None:
+    """Why the hold-out is too thin to compare greedy values, or None when it is not (or cannot be told)."""
+    sizes = [m.get("effective_n") for m in (new, champion)]
+    if any(size is None for size in sizes) or min(sizes) >= MIN_EFFECTIVE_DECISIONS:
+        return None
+    return (
+        f"the greedy policies' values rest on {sizes[0]:,.0f} and {sizes[1]:,.0f} decisions, "
+        f"fewer than {MIN_EFFECTIVE_DECISIONS}"
+    )
 
 
 def _interval(paired: dict[str, float] | None) -> str:
