@@ -104,24 +104,27 @@ class Tally:
     saved: int = 0
     durable: int = 0
     cost: float = 0.0
-    net_value: float = 0.0
     reward: float = 0.0
-    expected_net_value: float = 0.0  # the same decisions valued by the ground truth's probabilities, not dice
     # Per call, in the order served (every policy meets the same callers in the same order, so lists of two
-    # policies pair up call by call): what the interval of "ours against the oracle" is computed from.
+    # policies pair up call by call): the totals below, and the interval of "ours against the oracle".
     net_values: list[float] = field(default_factory=list)
-    expected_net_values: list[float] = field(default_factory=list)
+    expected_net_values: list[float] = field(default_factory=list)  # valued by the truth's probabilities, not dice
+
+    @property
+    def net_value(self) -> float:
+        return float(sum(self.net_values))
+
+    @property
+    def expected_net_value(self) -> float:
+        return float(sum(self.expected_net_values))
 
     def add(self, outcome: Outcome, cost: float, value: float, expected_net_value: float = 0.0) -> None:
-        net_value = (outcome.durable - outcome.durable_without_offer) * value - cost
-        self.expected_net_value += expected_net_value
         self.calls += 1
         self.saved += outcome.saved
         self.durable += outcome.durable
         self.cost += cost
-        self.net_value += net_value
         self.reward += outcome.durable * value - cost
-        self.net_values.append(net_value)
+        self.net_values.append((outcome.durable - outcome.durable_without_offer) * value - cost)
         self.expected_net_values.append(expected_net_value)
 
     def merged(self, other: Tally) -> Tally:
@@ -211,15 +214,11 @@ class SimulationReport:
                 "switch_weight": OPE_SWITCH_WEIGHT,
                 "estimated_mean_reward": None if estimate is None else round(estimate, 2),
                 "realised_mean_reward": None if realised is None else round(realised, 2),
-                "relative_error": None if not (estimate and realised) else round(abs(estimate / realised - 1), 4),
+                "relative_error": _relative_error(estimate, realised),
                 "self_normalised_estimate": None if estimate_sn is None else round(estimate_sn, 2),
-                "self_normalised_relative_error": (
-                    None if not (estimate_sn and realised) else round(abs(estimate_sn / realised - 1), 4)
-                ),
+                "self_normalised_relative_error": _relative_error(estimate_sn, realised),
                 "doubly_robust_estimate": None if estimate_dr is None else round(estimate_dr, 2),
-                "doubly_robust_relative_error": (
-                    None if not (estimate_dr and realised) else round(abs(estimate_dr / realised - 1), 4)
-                ),
+                "doubly_robust_relative_error": _relative_error(estimate_dr, realised),
             },
         }
 
@@ -254,6 +253,10 @@ def _round(value: float | None) -> float | None:
 
 def _ratio(a: float, b: float) -> float | None:
     return None if b == 0 else round(a / b, 4)
+
+
+def _relative_error(estimate: float | None, realised: float | None) -> float | None:
+    return None if not (estimate and realised) else round(abs(estimate / realised - 1), 4)
 
 
 def _ratio_interval(ours: Sequence[float], oracle: Sequence[float]) -> list[float] | None:
