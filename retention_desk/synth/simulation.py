@@ -63,6 +63,18 @@ class Outcome:
     leave_in_days: int | None  # days after the call the account closes; None if it stays
 
 
+@dataclass(frozen=True)
+class TrueParts:
+    """One caller's truth about one offer, in the joint offer model's terms (``ml/offer_joint.py``)."""
+
+    share: float  # P(the caller would stay anyway); 0 for the unsavable
+    durable_none: float  # P(a stayer without an offer is still here at the horizon)
+    gift: float  # P(yes | would stay anyway)
+    stayer_kept: float  # what a stayer's yes adds to P(still here at the horizon)
+    leaver_yes: float  # P(yes | would leave) = the offer's lift
+    leaver_kept: float  # P(still here at the horizon | a leaver said yes)
+
+
 class SimulatedWorld:
     """The hidden truth about the seeded subscribers, and the callers' answers."""
 
@@ -198,12 +210,16 @@ class SimulatedWorld:
         best, plan = max(plans, key=lambda vp: vp[0])
         return [candidates[j].offer_code for j in plan] if best > 0 else []
 
-    def _true_candidate(self, callers: Callers, i: int, code: str, cost: float) -> Candidate:
-        """An offer's true answers by kind of caller: one who would stay anyway takes it as a gift, one who would
-        leave is kept by it (``expected`` and ``true_value`` read the same truth)."""
+    def true_parts(self, callers: Callers, i: int, code: str) -> TrueParts:
+        """Caller ``i``'s true answer to an offer, split as the joint offer model splits its prediction."""
         s = 0.0 if callers.unsavable[i] else 1.0 - float(callers.churn_p[i])
         lift = float(callers.lift[i, self._column[code]])
         d, d_none = self._durability(callers, i, code), self._durability(callers, i, None)
-        gift = float(gt.acceptance_probability(lift, True))
-        responses = (Response(s, gift, d - d_none), Response(1.0 - s, lift, d))
-        return Candidate(code, 0.0, s * gift + (1.0 - s) * lift, cost, responses=responses)
+        return TrueParts(s, d_none, float(gt.acceptance_probability(lift, True)), d - d_none, lift, d)
+
+    def _true_candidate(self, callers: Callers, i: int, code: str, cost: float) -> Candidate:
+        """An offer's true answers by kind of caller: one who would stay anyway takes it as a gift, one who would
+        leave is kept by it (``expected`` and ``true_value`` read the same truth)."""
+        t = self.true_parts(callers, i, code)
+        responses = (Response(t.share, t.gift, t.stayer_kept), Response(1.0 - t.share, t.leaver_yes, t.leaver_kept))
+        return Candidate(code, 0.0, t.share * t.gift + (1.0 - t.share) * t.leaver_yes, cost, responses=responses)

@@ -77,3 +77,23 @@ def test_the_oracle_makes_the_best_plan_by_the_truth_s_own_reckoning():
         one_by_one = [c for c in by_value if world.true_value(callers, i, c, value, costs[c]) > 0][:2]
         planned_beats_one_by_one += worth > world.expected(callers, i, one_by_one, value, costs)[0] + 1e-6
     assert planned_beats_one_by_one > 0  # planning is not the same as ranking offers one by one
+
+
+def test_the_truth_split_as_the_offer_model_splits_it_values_an_offer_as_the_truth_does():
+    # benchmarks/offer_model_parts.py swaps the model's parts for these one at a time: put back together they must
+    # value an offer exactly as ``true_value`` does, or the benchmark would measure its own bookkeeping.
+    world = SimulatedWorld({}, {}, {}, OFFERS)
+    rng = np.random.default_rng(8)
+    n = 40
+    callers = _callers(n)
+    callers.lift = rng.uniform(0.0, 0.6, (n, len(OFFERS)))
+    callers.churn_p = rng.uniform(0.05, 0.95, n)
+    callers.unsavable = rng.random(n) < 0.2
+    for i in range(n):
+        for code, cost in (("WEAK", 300.0), ("STRONG", 1500.0)):
+            t = world.true_parts(callers, i, code)
+            value = 9000.0
+            kept = t.share * t.gift * t.stayer_kept + (1 - t.share) * t.leaver_yes * t.leaver_kept
+            accepted = t.share * t.gift + (1 - t.share) * t.leaver_yes
+            assert kept * value - accepted * cost == pytest.approx(world.true_value(callers, i, code, value, cost))
+            assert t.share == (0.0 if callers.unsavable[i] else pytest.approx(1 - callers.churn_p[i]))
