@@ -189,14 +189,9 @@ class SimulatedWorld:
 
     def true_value(self, callers: Callers, i: int, code: str, value: float, cost: float) -> float:
         """The expected incremental value of making this offer first, by the ground truth's probabilities."""
-        s = 0.0 if callers.unsavable[i] else 1.0 - float(callers.churn_p[i])
-        d_none = self._durability(callers, i, None)
-        lift = float(callers.lift[i, self._column[code]])
-        d = self._durability(callers, i, code)
-        p_accept_stayer = float(gt.acceptance_probability(lift, True))
-        kept = s * (p_accept_stayer * d + (1 - p_accept_stayer) * d_none) + (1 - s) * lift * d
-        p_accept = s * p_accept_stayer + (1 - s) * lift
-        return (kept - s * d_none) * value - p_accept * cost
+        t = self.true_parts(callers, i, code)
+        kept = t.share * t.gift * t.stayer_kept + (1 - t.share) * t.leaver_yes * t.leaver_kept
+        return kept * value - (t.share * t.gift + (1 - t.share) * t.leaver_yes) * cost
 
     def oracle_order(
         self, callers: Callers, i: int, permitted: Sequence[str], value: float, costs: dict[str, float], limit: int

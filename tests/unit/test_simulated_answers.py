@@ -81,7 +81,8 @@ def test_the_oracle_makes_the_best_plan_by_the_truth_s_own_reckoning():
 
 def test_the_truth_split_as_the_offer_model_splits_it_values_an_offer_as_the_truth_does():
     # benchmarks/offer_model_parts.py swaps the model's parts for these one at a time: put back together they must
-    # value an offer exactly as ``true_value`` does, or the benchmark would measure its own bookkeeping.
+    # value an offer exactly as ``expected`` (offer by offer, kind of caller by kind) values a one-offer call, or the
+    # benchmark would measure its own bookkeeping.
     world = SimulatedWorld({}, {}, {}, OFFERS)
     rng = np.random.default_rng(8)
     n = 40
@@ -95,5 +96,7 @@ def test_the_truth_split_as_the_offer_model_splits_it_values_an_offer_as_the_tru
             value = 9000.0
             kept = t.share * t.gift * t.stayer_kept + (1 - t.share) * t.leaver_yes * t.leaver_kept
             accepted = t.share * t.gift + (1 - t.share) * t.leaver_yes
-            assert kept * value - accepted * cost == pytest.approx(world.true_value(callers, i, code, value, cost))
+            alone = world.expected(callers, i, [code], value, {code: cost})[0]
+            assert kept * value - accepted * cost == pytest.approx(alone)
+            assert world.true_value(callers, i, code, value, cost) == pytest.approx(alone)
             assert t.share == (0.0 if callers.unsavable[i] else pytest.approx(1 - callers.churn_p[i]))
