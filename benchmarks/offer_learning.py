@@ -26,15 +26,12 @@ import time
 from dataclasses import replace
 
 import numpy as np
-from offer_model_truth import _callers, _offers, load_world
+from offer_model_truth import Bench, _callers, _offers, prepare
 
-from retention_desk.config import Settings
 from retention_desk.ml.offer_joint import CallAnswers
 from retention_desk.ml.offer_model import OfferResponseModel, fit_on_decisions
-from retention_desk.offers.eligibility import total_cost
 from retention_desk.offers.ranking import rank_offers
 from retention_desk.services.calls import candidates_for
-from retention_desk.storage.offer_training_data import answered_calls
 
 LAST_WEEK = 7
 
@@ -47,14 +44,13 @@ def main() -> None:
     parser.add_argument("--bootstrap", type=int, default=8, help="models per night for Thompson sampling")
     parser.add_argument("--seed", type=int, default=1, help="dice for exploration and the bootstrap")
     args = parser.parse_args()
-    settings = Settings.from_env()
-    info, catalog, data, world = load_world(settings)
-    evaluation = _callers(settings, world, info["as_of"], catalog, 2400, seed=5)
-    served = _callers(settings, world, info["as_of"], catalog, args.days * args.calls_per_day, seed=6)
+    bench = prepare(2400, seed=5)
+    evaluation = bench.contexts
+    served = _callers(bench.settings, bench.world, bench.as_of, bench.catalog, args.days * args.calls_per_day, seed=6)
     np.random.default_rng(args.seed).shuffle(served)
-    loop = _Loop(settings, world, data, catalog, _offers(evaluation + served), args.bootstrap)
+    loop = _Loop(bench, _offers(evaluation + served), args.bootstrap)
     print(
-        f"{len(data.decisions):,} labelled decisions, {len(data.presentations):,} answers in the history; "
+        f"{len(bench.data.decisions):,} labelled decisions, {len(bench.presentations):,} answers in the history; "
         f"{len(served):,} callers served over {args.days} days, {len(evaluation):,} to evaluate on"
     )
     for strategy in args.strategies.split(","):
@@ -69,14 +65,13 @@ def main() -> None:
 
 
 class _Loop:
-    def __init__(self, settings, world, data, catalog, offers, bootstrap):  # noqa: ANN001
-        self.settings, self.world, self.offers, self.bootstrap = settings, world, offers, bootstrap
-        self.policy = settings.offer_policy
+    def __init__(self, bench: Bench, offers, bootstrap):  # noqa: ANN001
+        self.world, self.offers, self.bootstrap = bench.world, offers, bootstrap
+        self.policy = bench.settings.offer_policy
         self.limit = self.policy.max_offers_per_call
-        self.costs = {o.code: float(total_cost(o)) for o in catalog}
-        self.kinds = {o.code: o.kind for o in catalog}
-        self.decisions = data.decisions
-        self.history = answered_calls(data)
+        self.costs, self.kinds = bench.costs, bench.kinds
+        self.decisions = bench.data.decisions
+        self.history = bench.calls
 
     def fit(self, calls: list[CallAnswers]) -> OfferResponseModel:
         return fit_on_decisions(self.decisions, kinds=self.kinds, calls=calls)

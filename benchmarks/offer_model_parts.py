@@ -20,14 +20,11 @@ import argparse
 from collections import defaultdict
 
 import numpy as np
-from offer_model_truth import _callers, _offers, load_world
+from offer_model_truth import _offers, prepare
 
-from retention_desk.config import Settings
-from retention_desk.ml.offer_model import OfferPredictions, fit_on_decisions
-from retention_desk.offers.eligibility import total_cost
+from retention_desk.ml.offer_model import OfferPredictions
 from retention_desk.offers.ranking import rank_offers
 from retention_desk.services.calls import candidates_for
-from retention_desk.storage.offer_training_data import answered_calls
 from retention_desk.synth.simulation import TrueParts
 
 SWAPS = (
@@ -48,13 +45,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--callers", type=int, default=2400, help="simulated callers to plan for (over 3 days)")
     args = parser.parse_args()
-    settings = Settings.from_env()
-    info, catalog, data, world = load_world(settings)
-    contexts = _callers(settings, world, info["as_of"], catalog, args.callers)
-    costs = {o.code: float(total_cost(o)) for o in catalog}
-    kinds = {o.code: o.kind for o in catalog}
-    presentations = [(p.features, p.reason, p.offer_code, p.accepted, p.follow_up) for p in data.presentations]
-    model = fit_on_decisions(data.decisions, kinds=kinds, presentations=presentations, calls=answered_calls(data))
+    bench = prepare(args.callers)
+    settings, world, contexts, costs = bench.settings, bench.world, bench.contexts, bench.costs
+    model = bench.fit()
     offers = _offers(contexts)
     column = {o.code: j for j, o in enumerate(offers)}
     got = model.predict_parts([c[2] for c in contexts], [c[3] for c in contexts], offers, [c[4] for c in contexts])

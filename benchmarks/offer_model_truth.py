@@ -14,13 +14,14 @@ needs a world (``retention-desk seed --accounts 20000``) and a churn model (``re
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
-from datetime import UTC, datetime, time, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 
 from retention_desk.config import Settings
 from retention_desk.ml.features import build_features
+from retention_desk.ml.offer_joint import CallAnswers
 from retention_desk.ml.offer_model import FitOptions, OfferResponseModel, fit_on_decisions, prior_offer_model
 from retention_desk.offers.eligibility import check_offers, facts_from_snapshot, total_cost
 from retention_desk.offers.ranking import rank_offers
@@ -38,26 +39,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--callers", type=int, default=2400, help="simulated callers to score (over 3 days)")
     args = parser.parse_args()
-    settings = Settings.from_env()
-    info, catalog, data, world = load_world(settings)
-    contexts = _callers(settings, world, info["as_of"], catalog, args.callers)
-    costs = {o.code: float(total_cost(o)) for o in catalog}
+    bench = prepare(args.callers)
+    settings, world, contexts, costs = bench.settings, bench.world, bench.contexts, bench.costs
     oracle = sum(
         max([0.0] + [world.true_value(c, i, o.code, v, costs[o.code]) for o, _ in p])
         for c, i, _, _, _, p, v in contexts
     )
-
-    kinds = {o.code: o.kind for o in catalog}
-    decisions = data.decisions
-    presentations = [(p.features, p.reason, p.offer_code, p.accepted, p.follow_up) for p in data.presentations]
-    calls = answered_calls(data)
-
-    def fit(**options: object) -> OfferResponseModel:
-        return fit_on_decisions(
-            decisions, kinds=kinds, presentations=presentations, calls=calls, options=FitOptions(**options)
-        )
-
-    print(f"{len(decisions):,} labelled decisions, {len(presentations):,} presentations; {len(contexts):,} callers")
+    print(
+        f"{len(bench.data.decisions):,} labelled decisions, {len(bench.presentations):,} presentations; "
+        f"{len(contexts):,} callers"
+    )
+    fit = bench.fit
     print(f"oracle's first offer: {oracle / len(contexts):,.0f} per caller (true expected incremental value)")
     base = frozenset({"kind", "offer", "kind_reason"})
     variants = {
@@ -84,6 +76,51 @@ def main() -> None:
         got = _first_offer_value(model, contexts, world, costs, settings)
         print(f"  {name:<40} {got / len(contexts):>7,.0f} per caller = {got / oracle:6.1%} of the oracle's")
     _whole_calls(variants["joint (chosen)"], contexts, world, costs, settings)
+
+
+@dataclass(frozen=True)
+class Bench:
+    """A seeded world's history, ground truth and simulated callers, as the offer benchmarks fit and score them."""
+
+    settings: Settings
+    as_of: date
+    catalog: list
+    data: OfferData
+    world: SimulatedWorld
+    contexts: list
+    costs: dict[str, float]
+    kinds: dict[str, str]
+    presentations: list[tuple]
+    calls: list[CallAnswers]
+
+    def fit(self, **options: object) -> OfferResponseModel:
+        """The offer model fitted on the world's logged history, as the nightly job fits it (``options``: the
+        variant's ``FitOptions``)."""
+        return fit_on_decisions(
+            self.data.decisions,
+            kinds=self.kinds,
+            presentations=self.presentations,
+            calls=self.calls,
+            options=FitOptions(**options),
+        )
+
+
+def prepare(n_callers: int, seed: int = 5) -> Bench:
+    """The configured world (``Settings.from_env``) with ``n_callers`` simulated callers drawn with ``seed``."""
+    settings = Settings.from_env()
+    info, catalog, data, world = load_world(settings)
+    return Bench(
+        settings=settings,
+        as_of=info["as_of"],
+        catalog=catalog,
+        data=data,
+        world=world,
+        contexts=_callers(settings, world, info["as_of"], catalog, n_callers, seed),
+        costs={o.code: float(total_cost(o)) for o in catalog},
+        kinds={o.code: o.kind for o in catalog},
+        presentations=[(p.features, p.reason, p.offer_code, p.accepted, p.follow_up) for p in data.presentations],
+        calls=answered_calls(data),
+    )
 
 
 def load_world(settings: Settings) -> tuple[dict, list, OfferData, SimulatedWorld]:
