@@ -21,7 +21,7 @@ from tests.databases import POSTGRES_ENV, backends, temporary_database, wipe
 for _name in ("RETENTION_DESK_DATABASE_URL", "RETENTION_DESK_MODEL_DIR", "RETENTION_DESK_SECRET_KEY"):
     os.environ.pop(_name, None)
 
-WORLD_ACCOUNTS = 1500
+WORLD_ACCOUNTS = 3000
 WORLD_SEED = 11
 
 
