@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import logging
+import math
 import os
 import secrets
 import tempfile
@@ -180,10 +181,25 @@ def store_version(
         raise ValueError(f"unknown model kind {row.kind!r}")
     settings.model_dir.mkdir(parents=True, exist_ok=True)
     path = artifact_path(settings, row.version, row.kind)
+    row.metrics = json_safe(row.metrics)
     _write_atomically(path, data)
-    _write_atomically(path.with_suffix(".json"), json.dumps(metadata, indent=2, default=str).encode())
+    _write_atomically(path.with_suffix(".json"), json.dumps(json_safe(metadata), indent=2, default=str).encode())
     row.path = str(path)
     return store.add_version(session, row)
+
+
+def json_safe(value: Any) -> Any:
+    """The value with every NaN or infinity as None: JSON has no such numbers, and PostgreSQL refuses them.
+
+    A hold-out figure that could not be computed (a policy value with no matching decision) is NaN.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value
 
 
 def _iso(value: datetime | None) -> str | None:

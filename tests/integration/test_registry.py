@@ -236,3 +236,17 @@ def test_a_booby_trapped_only_champion_leaves_the_desk_unready_and_readyz_says_w
     assert response.status_code == 503 and body["status"] == "unavailable"
     assert f"Refused model {only.version}" in body["model"] and "sha256" in body["model"]
     assert not model_status(session=session, settings=settings).ready
+
+
+def test_a_figure_the_hold_out_could_not_compute_is_stored_as_null_on_either_database(
+    session: Session, settings: Settings
+):
+    trained = _trained()
+    trained = replace(trained, metrics={**trained.metrics, "snips": float("nan"), "bounds": [float("inf"), 1.0]})
+    row = save_model_version(
+        session=session, settings=settings, trained=trained, status=CHAMPION, label_horizon_days=90
+    )
+    session.commit()
+    session.refresh(row)
+    assert row.metrics["snips"] is None and row.metrics["bounds"] == [None, 1.0]
+    assert '"snips": null' in artifact_path(settings, row.version).with_suffix(".json").read_text()
