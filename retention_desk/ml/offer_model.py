@@ -1,7 +1,8 @@
 """The offer-response model: P(the caller stays | action, account, cancel reason) and P(accept | offer presented).
 
 The stay part is an L2-regularised logistic regression over the same account features as the churn model
-(``features.build_features``), the cancel reason, and action terms; the acceptance part uses the same action terms.
+(``features.build_features``, with a log twin of each count-like number, ``_encoder``), the cancel reason, and
+action terms; the acceptance part uses the same action terms.
 By default (``JOINT``, ml/offer_joint.py) both are refitted together on each call's answers and fate: callers who
 would stay anyway take gifts, would-be leavers take what keeps them, and saves last to the horizon by offer kind;
 without the calls' answers it falls back to the mixture of ``_fit_mixture`` (answers alone):
@@ -31,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from scipy import optimize, sparse
@@ -39,11 +40,14 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from retention_desk.ml.features import EXTRA_PREFIX, Feature, feature_columns, is_protected, rows_to_frame
 from retention_desk.ml.offer_joint import CallAnswers, durability, fit_joint
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "CallAnswers",
@@ -538,9 +542,9 @@ def fit_offer_model(
     accept_terms = options.accept_terms if options.accept_terms is not None else options.terms - {"risk"}
     wants_usage = "usage" in options.terms or "usage" in accept_terms
     usage = [c for c in numeric if c.startswith(EXTRA_PREFIX)] if wants_usage else []
-    encoder = _encoder(numeric, categorical)
     frame = rows_to_frame(rows, numeric, categorical)
     frame[REASON] = [r or NO_REASON for r in reasons]
+    encoder = _encoder(numeric, categorical, _skewed_counts(frame, numeric))
     with threadpool_limits(limits=1):
         x = np.asarray(encoder.fit_transform(frame), dtype=float)
     raw_usage = np.array([[_num(r.get(u)) for u in usage] for r in rows], dtype=float).reshape(len(rows), len(usage))
@@ -869,8 +873,22 @@ def _fit_joint(
     return True
 
 
-def _encoder(numeric: Sequence[str], categorical: Sequence[str]) -> ColumnTransformer:
-    """The churn model's logistic encoding (one-hot categories, imputed and scaled numbers) plus the reason."""
+def _skewed_counts(frame: pd.DataFrame, numeric: Sequence[str]) -> list[str]:
+    """The numbers that get a log twin: never negative in training and more than a yes/no (tenure, faults, usage)."""
+    return [c for c in numeric if frame[c].min() >= 0 and frame[c].nunique() > 2]
+
+
+def _log1p(values: np.ndarray) -> np.ndarray:
+    return np.log1p(np.clip(values, 0.0, None))  # a serving value below training's floor counts as 0
+
+
+def _encoder(numeric: Sequence[str], categorical: Sequence[str], logged: Sequence[str] = ()) -> ColumnTransformer:
+    """The churn model's logistic encoding (one-hot categories, imputed and scaled numbers) plus the reason, and a
+    log twin of each number in ``logged``.
+
+    With both x and log(1 + x) a linear stay part can draw an effect that is steep at first and then levels off: the
+    first months of tenure, the first faults (docs/offer-model.md, "Log twins", for what it was measured to be worth).
+    """
     return ColumnTransformer(
         [
             (
@@ -888,7 +906,18 @@ def _encoder(numeric: Sequence[str], categorical: Sequence[str]) -> ColumnTransf
                 ),
                 list(numeric),
             ),
+            (
+                "logs",
+                Pipeline(
+                    [
+                        ("log", FunctionTransformer(_log1p, feature_names_out="one-to-one")),
+                        ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                        ("scale", StandardScaler()),
+                    ]
+                ),
+                list(logged),
+            ),
         ],
-        verbose_feature_names_out=False,
+        verbose_feature_names_out=True,
         sparse_threshold=0.0,
     )
