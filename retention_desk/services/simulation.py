@@ -672,7 +672,9 @@ def format_table(report: SimulationReport) -> str:
             )
     summary = report.summary()
     lines.append("")
-    lines.append(f"Last {LAST_WEEK} days (days {summary['window_days'][0]}–{summary['window_days'][1]}):")
+    first, last = summary["window_days"]
+    span = f"Last {LAST_WEEK} days" if len(report.days) > LAST_WEEK else f"The whole run, {len(report.days)} days"
+    lines.append(f"{span} (days {first}–{last}):")
     for p in POLICIES:
         t = summary["policies"][p]
         lines.append(

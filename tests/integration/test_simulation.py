@@ -58,6 +58,9 @@ def test_the_simulator_ranks_with_the_desk_s_own_function_and_leaves_the_databas
     as_json = json.loads(json.dumps(report.as_json()))
     assert as_json["summary"]["off_policy"]["estimator"] == "switch_doubly_robust"
     assert as_json["days"][1]["off_policy"]["doubly_robust_estimate"] is not None
+    assert "The whole run, 2 days (days 1–2):" in simulation.format_table(report)
+    month = replace(report, days=[replace(day, day=k + 1) for k, day in enumerate(report.days * 15)])
+    assert "Last 7 days (days 24–30):" in simulation.format_table(month)
     chart = tmp_path / "sim.svg"
     write_chart(report, chart)
     assert chart.read_text().lstrip().startswith("<?xml")
