@@ -673,7 +673,8 @@ def format_table(report: SimulationReport) -> str:
     summary = report.summary()
     lines.append("")
     first, last = summary["window_days"]
-    span = f"Last {LAST_WEEK} days" if len(report.days) > LAST_WEEK else f"The whole run, {len(report.days)} days"
+    whole = first == report.days[0].day  # the summary's window reaches back to the first day
+    span = f"The whole run, {len(report.days)} days" if whole else f"Last {LAST_WEEK} days"
     lines.append(f"{span} (days {first}–{last}):")
     for p in POLICIES:
         t = summary["policies"][p]
