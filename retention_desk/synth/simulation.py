@@ -4,10 +4,13 @@ This is the only bridge from the ground truth to the simulator. It regenerates t
 (same seed, same draws, so account ids match the database) to know what the database does not: each
 subscriber's usage, latent taste and true risk. Callers answer offers per the ground truth, with common random
 numbers: every policy compared on a day meets the same callers with the same dice, so differences between
-policies are differences of policy, not of luck. A caller's answer to the first offer made, whichever it is, is
-read from the same die (and the second from a second die): a caller who would say yes to a weaker offer also says
-yes to a stronger one. Each answer keeps its true probability; only the luck two policies share grows, so their
-difference is measured with less noise than with a separate die per offer.
+policies are differences of policy, not of luck. A call's answers are all read from one die, each offer taking its
+share of what the offers before it left: the first is accepted when the die falls below its P(yes) p1, the second
+when it falls in the next (1 − p1) × p2, and so on. Each answer keeps its true probability given the noes before
+it, and a call keeps its caller exactly when the die falls below the whole plan's chance of a yes, so a caller
+whom a call with lower odds keeps is kept by any call with better odds, in whatever order its offers come. Only
+the luck two policies share grows: their difference is measured with less noise than with a die per offer or per
+position (``benchmarks/simulated_luck.py``).
 
 A caller who would stay anyway accepts an offer with P = 0.25 + 0.5 × lift (a gift is welcome); one who would
 leave accepts exactly the offers that keep them (P = lift). A kept caller is still a subscriber at the horizon
@@ -23,7 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from retention_desk.config import MAX_OFFERS_PER_CALL
 from retention_desk.offers.ranking import Candidate, Response, plan_values
 from retention_desk.synth import ground_truth as gt
 from retention_desk.synth.events import outage_and_tickets
@@ -43,7 +45,7 @@ class Callers:
     churn_p: np.ndarray
     stays_anyway: np.ndarray
     lift: np.ndarray  # callers × offers: P(the offer keeps the caller if they would leave)
-    u_answer: np.ndarray  # callers × positions: the die the first, second, … offer's answer is read from
+    u_answer: np.ndarray  # callers: the die every answer of the call is read from
     u_durable: np.ndarray  # callers: the die the save's durability is read from
     contract_type: np.ndarray
 
@@ -124,22 +126,23 @@ class SimulatedWorld:
             churn_p=churn_p,
             stays_anyway=stays,
             lift=lift if lift is not None else np.zeros((0, len(self.offers))),
-            u_answer=rng.random((n, MAX_OFFERS_PER_CALL)),  # one die per position a call can reach
+            u_answer=rng.random(n),
             u_durable=rng.random(n),
             contract_type=np.asarray(chosen["contract_type"]),
         )
 
-    def answer(self, callers: Callers, i: int, code: str, position: int = 0) -> bool:
-        """Does caller ``i`` accept this offer, made as the call's offer number ``position`` (0 = first)?"""
-        p = gt.acceptance_probability(callers.lift[i, self._column[code]], callers.stays_anyway[i])
-        return bool(callers.u_answer[i, position] < p)
+    def p_yes(self, callers: Callers, i: int, code: str) -> float:
+        """P(caller ``i`` accepts this offer when it is made), by the truth: a stayer's or a leaver's rate."""
+        return float(gt.acceptance_probability(callers.lift[i, self._column[code]], callers.stays_anyway[i]))
 
     def play(self, callers: Callers, i: int, presented: Sequence[str]) -> Outcome:
-        """Offers made in order until one is accepted, and the caller's fate."""
+        """Offers made in order until one is accepted, and the caller's fate (one die for the whole call)."""
         answers: list[tuple[str, bool]] = []
         accepted = None
-        for position, code in enumerate(presented):
-            yes = self.answer(callers, i, code, position)
+        below = 0.0  # the share of the die taken by the offers made so far (the die fell above the earlier ones)
+        for code in presented:
+            below += (1.0 - below) * self.p_yes(callers, i, code)
+            yes = bool(callers.u_answer[i] < below)
             answers.append((code, yes))
             if yes:
                 accepted = code

@@ -1,12 +1,11 @@
-"""The simulator's callers: each answer keeps its true probability, and two policies that make different first
-offers to the same caller read the same die, so their difference is a difference of policy, not of luck."""
+"""The simulator's callers: each answer keeps its true probability, and two policies that make different offers to
+the same caller read the same die, so their difference is a difference of policy, not of luck."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from retention_desk.config import MAX_OFFERS_PER_CALL
 from retention_desk.synth.simulation import Callers, SimulatedWorld
 
 OFFERS = [{"code": "WEAK", "kind": "bill_credit"}, {"code": "STRONG", "kind": "percent_discount"}]
@@ -23,7 +22,7 @@ def _callers(n: int = 20000) -> Callers:
         churn_p=np.full(n, 0.5),
         stays_anyway=rng.random(n) < 0.4,
         lift=lift,
-        u_answer=rng.random((n, MAX_OFFERS_PER_CALL)),
+        u_answer=rng.random(n),
         u_durable=rng.random(n),
         contract_type=np.full(n, "one_year", dtype=object),
     )
@@ -32,8 +31,8 @@ def _callers(n: int = 20000) -> Callers:
 def test_answers_keep_their_probabilities_and_a_yes_to_the_weaker_offer_means_a_yes_to_the_stronger():
     world = SimulatedWorld({}, {}, {}, OFFERS)
     callers = _callers()
-    weak = np.array([world.answer(callers, i, "WEAK") for i in range(len(callers))])
-    strong = np.array([world.answer(callers, i, "STRONG") for i in range(len(callers))])
+    weak = np.array([world.play(callers, i, ["WEAK"]).accepted == "WEAK" for i in range(len(callers))])
+    strong = np.array([world.play(callers, i, ["STRONG"]).accepted == "STRONG" for i in range(len(callers))])
     stays = callers.stays_anyway
     # A would-be stayer takes an offer as a gift with P = 0.25 + 0.5 × lift; a would-be leaver with P = lift.
     assert weak[stays].mean() == pytest.approx(0.30, abs=0.015)
@@ -43,14 +42,23 @@ def test_answers_keep_their_probabilities_and_a_yes_to_the_weaker_offer_means_a_
     assert not np.any(weak & ~strong)
 
 
-def test_a_second_offer_is_answered_with_its_own_die():
+def test_a_second_offer_keeps_its_own_odds_and_a_call_keeps_its_caller_by_the_whole_plan_s_odds():
     world = SimulatedWorld({}, {}, {}, OFFERS)
     callers = _callers()
     leavers = np.flatnonzero(~callers.stays_anyway)
-    second = [world.play(callers, i, ["WEAK", "STRONG"]).answers for i in leavers]
-    after_a_no = [answers[1][1] for answers in second if len(answers) == 2]
-    # Read from the first die, a no to WEAK (u ≥ 0.1) would make STRONG's yes 0.2 / 0.9; its own die gives 0.3.
+    plays = {
+        order: [world.play(callers, i, list(order)) for i in leavers]
+        for order in (("WEAK",), ("WEAK", "STRONG"), ("STRONG", "WEAK"))
+    }
+    after_a_no = [o.answers[1][1] for o in plays[("WEAK", "STRONG")] if len(o.answers) == 2]
+    # Given a no to WEAK (P = 0.1), STRONG is still taken with its own P = 0.3 (a second die would give the same;
+    # the die of the first answer read again, 0.2 / 0.9).
     assert np.mean(after_a_no) == pytest.approx(0.30, abs=0.015)
+    kept = {order: np.array([o.accepted is not None for o in outcomes]) for order, outcomes in plays.items()}
+    assert kept[("WEAK", "STRONG")].mean() == pytest.approx(1 - 0.9 * 0.7, abs=0.015)
+    # Both orders of the same two offers keep exactly the same callers, and adding an offer loses nobody.
+    assert np.array_equal(kept[("WEAK", "STRONG")], kept[("STRONG", "WEAK")])
+    assert not np.any(kept[("WEAK",)] & ~kept[("WEAK", "STRONG")])
 
 
 def test_the_oracle_makes_the_best_plan_by_the_truth_s_own_reckoning():
