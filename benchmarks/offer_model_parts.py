@@ -38,6 +38,11 @@ SWAPS = (
     ("s", "l by offer × reason"),
     ("s", "l", "g"),
     ("s", "l", "g", "d"),
+    # With the rest true, each part of the durability on its own: a stayer's without an offer (d none), what a
+    # stayer's yes does to it (d stayer), and a saved leaver's (d leaver).
+    ("s", "l", "g", "d none"),
+    ("s", "l", "g", "d stayer"),
+    ("s", "l", "g", "d leaver"),
 )
 
 
@@ -71,7 +76,9 @@ def main() -> None:
             some = next(iter(truths[n].values()), None)
             s = some.share if "s" in swap and some is not None else s_model
             d_none = (
-                some.durable_none if "d" in swap and some is not None else float(got.p_none[n]) / max(s_model, 1e-9)
+                some.durable_none
+                if _swapped(swap, "d none") and some is not None
+                else float(got.p_none[n]) / max(s_model, 1e-9)
             )
             p_stay, p_accept, responses = {}, {}, {}
             for offer, _ in permitted:
@@ -82,8 +89,8 @@ def main() -> None:
                     l_yes = t.leaver_yes
                 elif "l by offer × reason" in swap:
                     l_yes = averaged[(offer.code, reason)]
-                kept_s = t.stayer_kept if "d" in swap else float(got.stayer[1][n, j])
-                kept_l = t.leaver_kept if "d" in swap else float(got.leaver[1][n, j])
+                kept_s = t.stayer_kept if _swapped(swap, "d stayer") else float(got.stayer[1][n, j])
+                kept_l = t.leaver_kept if _swapped(swap, "d leaver") else float(got.leaver[1][n, j])
                 p_stay[offer.code] = s * d_none + s * g * kept_s + (1 - s) * l_yes * kept_l
                 p_accept[offer.code] = s * g + (1 - s) * l_yes
                 responses[offer.code] = ((s, g, kept_s), (1 - s, l_yes, kept_l))
@@ -98,6 +105,11 @@ def main() -> None:
             total += world.expected(callers, i, decision.to_present(limit), value, costs)[0]
         name = " + ".join(swap) or "none (the model as served)"
         print(f"  {name:<36} {total / len(contexts):>12,.0f} {total / oracle:>20.1%}")
+
+
+def _swapped(swap: tuple[str, ...], part: str) -> bool:
+    """Is this part of the durability the truth's: named alone, or with the whole durability ("d")?"""
+    return "d" in swap or part in swap
 
 
 def _leaver_rate_by_offer_and_reason(contexts, truths: list[dict[str, TrueParts]]) -> dict[tuple[str, str], float]:  # noqa: ANN001
