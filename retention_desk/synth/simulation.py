@@ -7,10 +7,10 @@ numbers: every policy compared on a day meets the same callers with the same dic
 policies are differences of policy, not of luck. A call's answers are all read from one die, each offer taking its
 share of what the offers before it left: the first is accepted when the die falls below its P(yes) p1, the second
 when it falls in the next (1 − p1) × p2, and so on. Each answer keeps its true probability given the noes before
-it, and a call keeps its caller exactly when the die falls below the whole plan's chance of a yes, so a caller
-whom a call with lower odds keeps is kept by any call with better odds, in whatever order its offers come. Only
-the luck two policies share grows: their difference is measured with less noise than with a die per offer or per
-position (``benchmarks/simulated_luck.py``).
+it, and a caller says yes to some offer of the call exactly when the die falls below the whole plan's chance of
+a yes: a would-be leaver whom a call with lower odds keeps is kept by any call with better odds, in whatever order
+its offers come. Only the luck two policies share grows: their difference is measured with less noise than with a
+die per offer or per position (``benchmarks/simulated_luck.py``).
 
 A caller who would stay anyway accepts an offer with P = 0.25 + 0.5 × lift (a gift is welcome); one who would
 leave accepts exactly the offers that keep them (P = lift). A kept caller is still a subscriber at the horizon
