@@ -1,7 +1,7 @@
 """How much of the simulator's realised "ours / oracle" ratio is the luck of the dice? Fix one week's callers and both
 policies' plans, replay the callers' dice many times, and compare how the ratio scatters under the simulator's
 coupling (one die for a whole call, ``synth/simulation.SimulatedWorld.play``) and two others: a die per offer
-position (the simulator's design until 2026-11-29) and a separate set of dice per policy (no common numbers).
+position (the simulator's design before commit 23d8f2f) and a separate set of dice per policy (no common numbers).
 
 Each replay draws afresh what a real week would: who among the callers would stay anyway, the answers' die and the
 durability die. The callers, their reasons and the plans stay fixed, so the scatter is the dice alone; the expected
