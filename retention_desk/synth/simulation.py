@@ -215,6 +215,31 @@ class SimulatedWorld:
         d, d_none = self._durability(callers, i, code), self._durability(callers, i, None)
         return TrueParts(s, d_none, float(gt.acceptance_probability(lift, True)), d - d_none, lift, d)
 
+    def logged_truth(
+        self, account_ids: np.ndarray, days: np.ndarray, reasons: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The truth behind logged calls (account ids, days after the world's date, reasons): each caller's chance of
+        staying anyway and, per offer (columns follow ``codes``), a stayer's and a would-be leaver's P(yes). The log
+        does not say who could not be saved, so they count at their reason's share, as an estimate from the log
+        would see them."""
+        account_ids, days = np.asarray(account_ids, dtype=np.int64), np.asarray(days, dtype=np.int64)
+        reasons = np.asarray(reasons, dtype=object)
+        churn, lift = np.zeros(len(account_ids)), np.zeros((len(account_ids), len(self.offers)))
+        # One pass per occurrence: account_features reads one day per account, and an account may have called twice.
+        occurrence, seen = np.zeros(len(account_ids), dtype=np.int64), {}
+        for n, account in enumerate(account_ids.tolist()):
+            occurrence[n] = seen.get(account, 0)
+            seen[account] = occurrence[n] + 1
+        for k in range(int(occurrence.max(initial=-1)) + 1):
+            rows = np.flatnonzero(occurrence == k)
+            feats = account_features(self.acc, self.tickets, self.grid, account_ids[rows] - 1, days[rows])
+            churn[rows] = gt.churn_probability(feats)
+            lift[rows] = np.column_stack([gt.offer_lift(o, reasons[rows], feats) for o in self.offers])
+        savable = 1.0 - np.array([gt.UNSAVABLE_SHARE.get(r, 0.0) for r in reasons])
+        share = savable * (1.0 - churn)
+        leaver_yes = lift * (savable * churn / np.maximum(1.0 - share, 1e-12))[:, None]
+        return share, gt.acceptance_probability(lift, np.ones_like(lift, dtype=bool)), leaver_yes
+
     def _true_candidate(self, callers: Callers, i: int, code: str, cost: float) -> Candidate:
         """An offer's true answers by kind of caller: one who would stay anyway takes it as a gift, one who would
         leave is kept by it (``expected`` and ``true_value`` read the same truth)."""

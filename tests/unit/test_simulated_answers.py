@@ -3,9 +3,13 @@ the same caller read the same die, so their difference is a difference of policy
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pytest
 
+from retention_desk.services.seeding import load_offers, load_plans
+from retention_desk.synth.ground_truth import UNSAVABLE_SHARE
 from retention_desk.synth.simulation import Callers, SimulatedWorld
 
 OFFERS = [{"code": "WEAK", "kind": "bill_credit"}, {"code": "STRONG", "kind": "percent_discount"}]
@@ -108,3 +112,30 @@ def test_the_truth_split_as_the_offer_model_splits_it_values_an_offer_as_the_tru
             assert kept * value - accepted * cost == pytest.approx(alone)
             assert world.true_value(callers, i, code, value, cost) == pytest.approx(alone)
             assert t.share == (0.0 if callers.unsavable[i] else pytest.approx(1 - callers.churn_p[i]))
+
+
+def test_the_truth_behind_logged_calls_is_the_truth_the_simulated_callers_answer_by():
+    offers = [o.as_dict() for o in load_offers()]
+    as_of = date(2026, 11, 29)
+    world = SimulatedWorld.regenerate(n_accounts=3000, seed=7, as_of=as_of, plans=load_plans(), offers=offers)
+    callers = world.draw_callers(np.random.default_rng(1), day=4, active_ids=np.arange(1, 3001), n_calls=400)
+    n, again = len(callers), callers.account_ids[:5]
+    # Five accounts called twice: 200 days before the world's date, and on day 4.
+    share, gift, leaver = world.logged_truth(
+        np.concatenate([callers.account_ids, again]),
+        np.concatenate([np.full(n, 4), np.full(5, -200)]),
+        np.concatenate([callers.reasons, callers.reasons[:5]]),
+    )
+    unsavable_share = np.array([UNSAVABLE_SHARE.get(r, 0.0) for r in callers.reasons])
+    np.testing.assert_allclose(share[:n], (1 - unsavable_share) * (1 - callers.churn_p))
+    savable = unsavable_share == 0
+    np.testing.assert_allclose(leaver[:n][savable], callers.lift[savable])
+    np.testing.assert_allclose(gift[:n][savable], 0.25 + 0.5 * callers.lift[savable])
+    # Where some callers of a reason cannot be saved, the log's would-be leaver says yes less often than one who can.
+    some = ~savable & ~callers.unsavable
+    assert np.all(leaver[:n][some] < callers.lift[some] + 1e-12)
+    assert np.any(leaver[:n][some] < callers.lift[some] - 0.01)
+    # Each call is read on its own day.
+    earlier = world.logged_truth(again, np.full(5, -200), callers.reasons[:5])
+    for got, alone in zip((share, gift, leaver), earlier, strict=True):
+        np.testing.assert_allclose(got[n:], alone)
