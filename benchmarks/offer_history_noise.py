@@ -19,13 +19,10 @@ import argparse
 from collections import defaultdict
 
 import numpy as np
-from offer_model_truth import load_world
+from offer_model_truth import prepare
 from sqlmodel import select
 
-from retention_desk.config import Settings
-from retention_desk.ml.offer_model import fit_on_decisions
 from retention_desk.storage.db import session_scope
-from retention_desk.storage.offer_training_data import answered_calls
 from retention_desk.storage.tables import Call
 
 FIELDS = ("n", "yes", "model", "truth", "variance", "leaver_model", "leaver_truth", "stay_share")
@@ -35,15 +32,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--min-offers", type=int, default=60, help="list the cells with at least this many offers")
     args = parser.parse_args()
-    settings = Settings.from_env()
-    info, catalog, data, world = load_world(settings)
-    kinds = {o.code: o.kind for o in catalog}
-    model = fit_on_decisions(
-        data.decisions,
-        kinds=kinds,
-        presentations=[(p.features, p.reason, p.offer_code, p.accepted, p.follow_up) for p in data.presentations],
-        calls=answered_calls(data),
-    )
+    bench = prepare(0)  # the world, its history and the chosen model's fit; no simulated callers needed
+    settings, world, catalog, data = bench.settings, bench.world, bench.catalog, bench.data
+    model = bench.fit()
     with session_scope(settings.database_url) as session:
         account_of = dict(session.exec(select(Call.id, Call.account_id)).all())
     first = {}
@@ -51,7 +42,7 @@ def main() -> None:
         if not p.follow_up and p.offer_code in world.codes:
             first.setdefault(p.call_id, p)
     shown = list(first.values())
-    days = [(p.as_of.date() - info["as_of"]).days for p in shown]
+    days = [(p.as_of.date() - bench.as_of).days for p in shown]
     share, gift, leaver = world.logged_truth(
         np.array([account_of[p.call_id] for p in shown]), np.array(days), np.array([p.reason for p in shown])
     )
