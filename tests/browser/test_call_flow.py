@@ -9,6 +9,7 @@ from pathlib import Path
 
 import phonenumbers
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 from sqlmodel import Session
 
@@ -96,7 +97,8 @@ def test_a_screen_popped_call_saves_the_caller_with_an_offer_and_logs_the_ranked
     page.screenshot(path=str(screenshots / "desk-call-accepted.png"))
     page.get_by_role("button", name="Close the call").click()
     page.wait_for_url("**/desk")
-    assert page.evaluate("document.activeElement.id") == "q"  # ready for the next call
+    # Ready for the next call: the search box has autofocus, which the browser applies after the page's load event.
+    expect(page.locator("#q")).to_be_focused()
     assert "Call closed" in page.locator("main").inner_text()
 
     db.expire_all()
