@@ -26,11 +26,10 @@ from offer_model_truth import _offers, prepare
 
 from retention_desk.offers.ranking import rank_offers
 from retention_desk.services.calls import candidates_for
-from retention_desk.synth.simulation import Callers, SimulatedWorld
+from retention_desk.synth.simulation import Callers, Outcome, SimulatedWorld
 
-# (world, the callers' dice, a second set for a policy with dice of its own, caller, plan) → (accepted offer, still a
-# subscriber at the horizon, would have been one with no offer)
-Play = Callable[[SimulatedWorld, Callers, Callers, int, Sequence[str]], tuple[str | None, bool, bool]]
+# (world, the callers' dice, a second set for a policy with dice of its own, caller, plan) → what happened on the call
+Play = Callable[[SimulatedWorld, Callers, Callers, int, Sequence[str]], Outcome]
 
 
 def main() -> None:
@@ -84,8 +83,8 @@ def main() -> None:
             for (callers, i, *_rest, value), plan in zip(contexts, plans, strict=True):
                 mine = fresh[id(callers)]
                 for j, second in ((0, mine), (1, other[id(callers)])):  # the oracle's second set of dice
-                    accepted, durable, durable_none = play(world, mine, second, i, plan[j])
-                    totals[j] += (durable - durable_none) * value - costs.get(accepted or "", 0.0)
+                    outcome = play(world, mine, second, i, plan[j])
+                    totals[j] += outcome.net_value(value, costs.get(outcome.accepted or "", 0.0))
             ratios[name].append(totals[0] / totals[1])
     print(f"{'coupling':<36} {'realised: mean':>14} {'sd':>6} {'share of replays >= 85%':>24}")
     for name, values in ratios.items():
@@ -93,24 +92,22 @@ def main() -> None:
         print(f"{name:<36} {xs.mean():>14.1%} {xs.std(ddof=1) * 100:>5.1f}pt {np.mean(xs >= 0.85):>24.0%}")
 
 
-def _one_die(world: SimulatedWorld, callers: Callers, _other: Callers, i: int, plan: Sequence[str]):  # noqa: ANN202
-    outcome = world.play(callers, i, plan)
-    return outcome.accepted, outcome.durable, outcome.durable_without_offer
+def _one_die(world: SimulatedWorld, callers: Callers, _other: Callers, i: int, plan: Sequence[str]) -> Outcome:
+    return world.play(callers, i, plan)
 
 
-def _separate_dice(world: SimulatedWorld, _callers: Callers, other: Callers, i: int, plan: Sequence[str]):  # noqa: ANN202
+def _separate_dice(world: SimulatedWorld, _callers: Callers, other: Callers, i: int, plan: Sequence[str]) -> Outcome:
     return _one_die(world, other, other, i, plan)
 
 
-def _die_per_position(world: SimulatedWorld, callers: Callers, _other: Callers, i: int, plan: Sequence[str]):  # noqa: ANN202
+def _die_per_position(world: SimulatedWorld, callers: Callers, _other: Callers, i: int, plan: Sequence[str]) -> Outcome:
     """The offer in position k answered from its own die: the k-th draw of a generator seeded by the caller, so
     both policies read the same die at the same position."""
     dice = np.random.default_rng([int(callers.account_ids[i]), int(callers.u_answer[i] * 2**32)]).random(len(plan))
     accepted = next((code for code, u in zip(plan, dice, strict=True) if u < world.p_yes(callers, i, code)), None)
     # The fate of that answer, by the simulator's own rule: a die of 0 makes the accepted offer a yes.
     forced = replace(callers, u_answer=np.where(np.arange(len(callers)) == i, 0.0, callers.u_answer))
-    outcome = world.play(forced, i, [accepted] if accepted else [])
-    return outcome.accepted, outcome.durable, outcome.durable_without_offer
+    return world.play(forced, i, [accepted] if accepted else [])
 
 
 if __name__ == "__main__":

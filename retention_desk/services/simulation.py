@@ -124,7 +124,7 @@ class Tally:
         self.durable += outcome.durable
         self.cost += cost
         self.reward += outcome.durable * value - cost
-        self.net_values.append((outcome.durable - outcome.durable_without_offer) * value - cost)
+        self.net_values.append(outcome.net_value(value, cost))
         self.expected_net_values.append(expected_net_value)
 
     def merged(self, other: Tally) -> Tally:

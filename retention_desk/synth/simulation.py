@@ -64,6 +64,11 @@ class Outcome:
     durable_without_offer: bool  # what the same caller would have done had nothing been offered
     leave_in_days: int | None  # days after the call the account closes; None if it stays
 
+    def net_value(self, value: float, cost: float) -> float:
+        """Net retained value of the call: the customer value of a caller kept at the horizon who would otherwise have
+        gone (or lost whom the offer made go), less what the accepted offer cost."""
+        return (self.durable - self.durable_without_offer) * value - cost
+
 
 @dataclass(frozen=True)
 class TrueParts:
@@ -238,7 +243,7 @@ class SimulatedWorld:
         savable = 1.0 - np.array([gt.UNSAVABLE_SHARE.get(r, 0.0) for r in reasons])
         share = savable * (1.0 - churn)
         leaver_yes = lift * (savable * churn / np.maximum(1.0 - share, 1e-12))[:, None]
-        return share, gt.acceptance_probability(lift, np.ones_like(lift, dtype=bool)), leaver_yes
+        return share, gt.acceptance_probability(lift, True), leaver_yes
 
     def _true_candidate(self, callers: Callers, i: int, code: str, cost: float) -> Candidate:
         """An offer's true answers by kind of caller: one who would stay anyway takes it as a gift, one who would
