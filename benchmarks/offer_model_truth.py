@@ -20,10 +20,11 @@ from datetime import UTC, date, datetime, time, timedelta
 import numpy as np
 
 from retention_desk.config import Settings
+from retention_desk.domain.catalog import total_cost
 from retention_desk.ml.features import build_features
 from retention_desk.ml.offer_joint import CallAnswers
 from retention_desk.ml.offer_model import FitOptions, OfferResponseModel, fit_on_decisions, prior_offer_model
-from retention_desk.offers.eligibility import check_offers, facts_from_snapshot, total_cost
+from retention_desk.offers.eligibility import check_offers, facts_from_snapshot
 from retention_desk.offers.ranking import rank_offers
 from retention_desk.services.calls import candidates_for, value_of
 from retention_desk.services.catalog import offers_in_database

@@ -18,8 +18,8 @@ from typing import Any
 
 import pandas as pd
 
+from retention_desk.domain.vocabulary import CONTRACT_TERM_MONTHS
 from retention_desk.storage.snapshots import AccountSnapshot, BillItem, OfferItem, ServiceItem, TicketItem
-from retention_desk.vocabulary import CONTRACT_TERM_MONTHS
 
 __all__ = [
     "AccountSnapshot",

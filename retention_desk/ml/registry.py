@@ -29,10 +29,10 @@ from sklearn.pipeline import Pipeline
 from sqlmodel import Session
 
 from retention_desk.config import Settings
+from retention_desk.domain.clock import utcnow
 from retention_desk.ml.train import TrainedModel
 from retention_desk.storage import model_versions as store
 from retention_desk.storage.tables import ModelVersion
-from retention_desk.storage.types import utcnow
 
 KIND = "churn"
 OFFER_KIND = "offer_response"

@@ -25,13 +25,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from retention_desk.services.catalog import OfferSpec
+from retention_desk.domain.catalog import OfferSpec, total_cost
 from retention_desk.storage.snapshots import AccountSnapshot
 
-DEFAULT_OPEN_ENDED_MONTHS = 12  # a monthly-cost offer without a duration commits this many months
 DAYS_PER_MONTH = 30.4375  # the same month the churn features measure tenure in
 REDEMPTION_WINDOW_DAYS = 365
-_CENT = Decimal("0.01")
 
 # Refusal codes, in the order check_offer reports them.
 INACTIVE = "inactive"
@@ -110,18 +108,6 @@ class Verdict:
     permitted: bool
     needs_approval: bool
     refusals: tuple[Refusal, ...] = ()
-
-
-def total_cost(offer: OfferSpec) -> Decimal:
-    """What one acceptance commits the company to: monthly cost × months, or the one-off amount.
-
-    A monthly-cost offer without a duration counts DEFAULT_OPEN_ENDED_MONTHS months. Budgets, the ranking and
-    the logs all use this one figure.
-    """
-    amount = offer.cost_amount if isinstance(offer.cost_amount, Decimal) else Decimal(str(offer.cost_amount))
-    if offer.cost_model == "monthly":
-        amount *= offer.duration_months or DEFAULT_OPEN_ENDED_MONTHS
-    return amount.quantize(_CENT)
 
 
 def facts_from_snapshot(snapshot: AccountSnapshot, today: date) -> AccountFacts:

@@ -1,49 +1,12 @@
-"""Why an offer is not permitted, in the agent's words and language.
-
-Inside a Flask app context the text goes through Flask-Babel (the user's language, numbers and dates in their
-locale). Outside one (the CLI, the simulator, the nightly job) it is the English text with English formats:
-Flask-Babel's gettext happens to return the message untranslated there, but its date formatting needs an app,
-so this module decides once, explicitly, instead of relying on either behaviour.
-"""
+"""Why an offer is not permitted, in the agent's words and language (through ``domain.i18n``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
-import flask_babel
-from babel import dates as babel_dates
-from babel import numbers as babel_numbers
-from flask import has_app_context
-
+from retention_desk.domain.i18n import _, format_day, format_number, ngettext
 from retention_desk.offers.eligibility import Refusal
-
-FALLBACK_LOCALE = "en"
-
-
-def _(message: str, **params: Any) -> str:
-    if has_app_context():
-        return flask_babel.gettext(message, **params)
-    return message % params if params else message
-
-
-def ngettext(singular: str, plural: str, num: int, **params: Any) -> str:
-    if has_app_context():
-        return flask_babel.ngettext(singular, plural, num, **params)
-    return (singular if num == 1 else plural) % {"num": num, **params}
-
-
-def _number(value: Any) -> str:
-    if has_app_context():
-        return flask_babel.format_decimal(value, "#,##0.##")
-    return babel_numbers.format_decimal(value, "#,##0.##", locale=FALLBACK_LOCALE)
-
-
-def _day(value: date) -> str:
-    if has_app_context():
-        return flask_babel.format_date(value, "medium")
-    return babel_dates.format_date(value, "medium", locale=FALLBACK_LOCALE)
 
 
 def _months(value: float) -> int:
@@ -166,21 +129,21 @@ def _cooldown(p: dict[str, Any]) -> str:
 
 PHRASES: dict[str, Callable[[dict[str, Any]], str]] = {
     "inactive": lambda p: _("this offer is retired"),
-    "not_yet_valid": lambda p: _("can be offered from %(date)s", date=_day(p["from"])),
-    "expired": lambda p: _("could be offered until %(date)s", date=_day(p["to"])),
+    "not_yet_valid": lambda p: _("can be offered from %(date)s", date=format_day(p["from"])),
+    "expired": lambda p: _("could be offered until %(date)s", date=format_day(p["to"])),
     "plan": _plan,
     "contract_type": _contract_type,
     "min_tenure": _min_tenure,
     "max_tenure": _max_tenure,
     "min_charge": lambda p: _(
         "needs a monthly charge of at least %(amount)s (pays %(has)s)",
-        amount=_number(p["amount"]),
-        has=_number(p["has"]),
+        amount=format_number(p["amount"]),
+        has=format_number(p["has"]),
     ),
     "max_charge": lambda p: _(
         "only for a monthly charge of at most %(amount)s (pays %(has)s)",
-        amount=_number(p["amount"]),
-        has=_number(p["has"]),
+        amount=format_number(p["amount"]),
+        has=format_number(p["has"]),
     ),
     "region": _region,
     "segment": _segment,

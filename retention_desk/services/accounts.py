@@ -8,10 +8,10 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from retention_desk.contact import normalise_email, normalise_phone
+from retention_desk.domain.clock import utcnow
+from retention_desk.domain.contact import normalise_email, normalise_phone
 from retention_desk.storage import queries
 from retention_desk.storage.tables import Account
-from retention_desk.storage.types import utcnow
 
 RECENT_DAYS = 90
 BILL_HISTORY = 13

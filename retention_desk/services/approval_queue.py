@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from retention_desk.offers.words import _
+from retention_desk.domain.i18n import _
 from retention_desk.services.approvals import ApprovalError, decide
 from retention_desk.services.users import get_user
 from retention_desk.storage import supervisor_queries as q

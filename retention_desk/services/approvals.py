@@ -13,15 +13,16 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlmodel import Session
 
+from retention_desk.domain.catalog import OfferSpec
+from retention_desk.domain.clock import utcnow
 from retention_desk.offers.eligibility import Verdict, check_offer, facts_from_snapshot
 from retention_desk.offers.words import describe_refusal
 from retention_desk.services.audit import record_event
-from retention_desk.services.catalog import OfferSpec, offers_in_database
+from retention_desk.services.catalog import offers_in_database
 from retention_desk.services.users import can_supervise
 from retention_desk.storage.budgets import budget_left, budget_month
 from retention_desk.storage.tables import ApprovalRequest, Call, User
 from retention_desk.storage.training_data import load_account_snapshot
-from retention_desk.storage.types import utcnow
 
 PENDING, APPROVED, DENIED, WITHDRAWN = "pending", "approved", "denied", "withdrawn"
 STATUSES = (PENDING, APPROVED, DENIED, WITHDRAWN)

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from retention_desk.domain.clock import utcnow
 from retention_desk.storage.tables import AuditEvent, User
-from retention_desk.storage.types import utcnow
 
 
 def record_event(

@@ -23,23 +23,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from retention_desk.config import Settings
+from retention_desk.domain.catalog import OfferSpec, total_cost
+from retention_desk.domain.clock import utcnow
+from retention_desk.domain.i18n import _
+from retention_desk.domain.vocabulary import DISPOSITIONS
 from retention_desk.ml.features import build_features
 from retention_desk.ml.offer_model import OfferPredictions
 from retention_desk.ml.reasons import Reason
-from retention_desk.offers.eligibility import Verdict, check_offers, facts_from_snapshot, total_cost
+from retention_desk.offers.eligibility import Verdict, check_offers, facts_from_snapshot
 from retention_desk.offers.ranking import Candidate, Decision, Response, rank_offers
 from retention_desk.offers.value import customer_value
-from retention_desk.offers.words import _
 from retention_desk.services.approvals import approved_for
-from retention_desk.services.catalog import OfferSpec, offers_in_database
+from retention_desk.services.catalog import offers_in_database
 from retention_desk.services.offer_scoring import predict_offers
 from retention_desk.services.scoring import RiskScore, score_screen
 from retention_desk.storage.budgets import budget_left, budget_month, release_budget, reserve_budget
 from retention_desk.storage.snapshots import AccountSnapshot
 from retention_desk.storage.tables import Account, Call, CallOffer, CancelReason, OfferHistory, User
 from retention_desk.storage.training_data import load_account_snapshot
-from retention_desk.storage.types import utcnow
-from retention_desk.vocabulary import DISPOSITIONS
 
 ACCEPTED, DECLINED, WITHDRAWN = "accepted", "declined", "withdrawn"
 NEEDS_OFFER = ("saved_with_offer", "downgraded")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -16,11 +16,12 @@ import tomli_w
 from sqlalchemy import select
 from sqlmodel import Session
 
-from retention_desk.seed_files import seed_file
+from retention_desk.domain.catalog import OFFER_FIELDS, OfferSpec, ReasonSpec
+from retention_desk.domain.clock import utcnow
+from retention_desk.domain.vocabulary import CONTRACT_TYPES, OFFER_KINDS, SERVICE_KINDS
 from retention_desk.services.audit import record_event
+from retention_desk.services.seed_files import seed_file
 from retention_desk.storage.tables import CancelReason, Offer, User
-from retention_desk.storage.types import utcnow
-from retention_desk.vocabulary import CONTRACT_TYPES, OFFER_KINDS, SERVICE_KINDS
 
 COST_MODELS = ("monthly", "one_off")
 LIST_RULES = ("plans", "contract_types", "exclude_if_has", "regions", "segments")
@@ -51,43 +52,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 class CatalogError(ValueError):
     """A catalog file is wrong; the message names the entry and the field."""
-
-
-@dataclass(frozen=True)
-class OfferSpec:
-    """One validated catalog entry, as plain data."""
-
-    code: str
-    name: str
-    kind: str
-    cost_model: str
-    cost_amount: Decimal
-    script: str = ""
-    params: dict[str, Any] = field(default_factory=dict)
-    duration_months: int | None = None
-    valid_from: date | None = None
-    valid_to: date | None = None
-    authority_tier: int = 1
-    monthly_budget: Decimal | None = None
-    max_per_year: int | None = None
-    cooldown_days: int | None = None
-    prior_acceptance: float = 0.2
-    rules: dict[str, Any] = field(default_factory=dict)
-    active: bool = True
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-_OFFER_FIELDS = tuple(f.name for f in fields(OfferSpec))
-
-
-@dataclass(frozen=True)
-class ReasonSpec:
-    code: str
-    label: str
-    description: str = ""
-    sort_order: int = 0
 
 
 # --- reading and validating ---------------------------------------------------------------------------------
@@ -132,7 +96,7 @@ def _offer(item: Any, number: int) -> OfferSpec:
     if not isinstance(code, str) or not _CODE.match(code):
         raise CatalogError(f"offer #{number}: field 'code' must be 2–40 capital letters, digits, _ or -")
     check = _Checker(f"offer {code}", item)
-    unknown = sorted(set(item) - set(_OFFER_FIELDS))
+    unknown = sorted(set(item) - set(OFFER_FIELDS))
     if unknown:
         check.fail(unknown[0], "is not a catalog field")
     kind = check.choice("kind", OFFER_KINDS)
@@ -373,7 +337,7 @@ def upsert_cancel_reasons(*, session: Session, reasons: list[ReasonSpec]) -> int
 
 def offers_in_database(*, session: Session) -> list[OfferSpec]:
     rows = session.execute(select(Offer).order_by(Offer.id)).scalars()
-    return [OfferSpec(**{name: getattr(row, name) for name in _OFFER_FIELDS}) for row in rows]
+    return [OfferSpec(**{name: getattr(row, name) for name in OFFER_FIELDS}) for row in rows]
 
 
 # --- export -----------------------------------------------------------------------------------------------

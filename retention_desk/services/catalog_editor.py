@@ -17,21 +17,15 @@ from typing import Any
 
 from sqlmodel import Session
 
-from retention_desk.offers.words import _
+from retention_desk.domain.catalog import OfferSpec
+from retention_desk.domain.clock import utcnow
+from retention_desk.domain.i18n import _
 from retention_desk.services.audit import record_event
-from retention_desk.services.catalog import (
-    LIST_RULES,
-    NUMBER_RULES,
-    CatalogError,
-    OfferSpec,
-    parse_offers,
-    upsert_offers,
-)
+from retention_desk.services.catalog import LIST_RULES, NUMBER_RULES, CatalogError, parse_offers, upsert_offers
 from retention_desk.services.users import get_user
 from retention_desk.storage import supervisor_queries as q
 from retention_desk.storage.budgets import budget_month
 from retention_desk.storage.tables import AuditEvent, Offer, User
-from retention_desk.storage.types import utcnow
 
 WHOLE_FIELDS = ("duration_months", "authority_tier", "max_per_year", "cooldown_days")
 MONEY_FIELDS = ("cost_amount", "monthly_budget")

@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlmodel import Session
 
-from retention_desk.offers.words import _
+from retention_desk.domain.clock import utcnow
+from retention_desk.domain.i18n import _
 from retention_desk.storage import dashboard_queries as q
 from retention_desk.storage import supervisor_queries as names
-from retention_desk.storage.types import utcnow
 
 GROUPS = ("week", "offer", "reason", "agent", "band")
 HORIZONS = q.HORIZONS

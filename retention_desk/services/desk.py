@@ -15,10 +15,13 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from retention_desk.config import Settings
+from retention_desk.domain.catalog import total_cost
+from retention_desk.domain.clock import utcnow
+from retention_desk.domain.i18n import _
+from retention_desk.domain.vocabulary import DISPOSITIONS
 from retention_desk.ml.registry import serving_model
-from retention_desk.offers.eligibility import total_cost
 from retention_desk.offers.ranking import Decision
-from retention_desk.offers.words import _, describe_refusal
+from retention_desk.offers.words import describe_refusal
 from retention_desk.services.accounts import AccountView, get_account_view
 from retention_desk.services.approvals import APPROVED, ApprovalError, request_approval
 from retention_desk.services.calls import (
@@ -37,8 +40,6 @@ from retention_desk.services.scoring import ModelStatus, RiskScore, score_screen
 from retention_desk.services.users import can_supervise, get_user
 from retention_desk.storage.tables import Account, ApprovalRequest, Call, CallOffer, CancelReason, User
 from retention_desk.storage.training_data import load_account_snapshot
-from retention_desk.storage.types import utcnow
-from retention_desk.vocabulary import DISPOSITIONS
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from retention_desk.seed_files import seed_dir
+from retention_desk.services.seed_files import seed_dir
 
 
 class ImportFailed(ValueError):

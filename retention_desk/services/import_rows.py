@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from retention_desk.contact import normalise_email, normalise_phone
+from retention_desk.domain.contact import normalise_email, normalise_phone
 from retention_desk.services.import_mapping import (
     CHOICE_FIELDS,
     DATE_FIELDS,

@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlmodel import Session
 
-from retention_desk.offers.words import _
+from retention_desk.domain.i18n import _
+from retention_desk.domain.vocabulary import DISPOSITIONS
 from retention_desk.services.catalog import offers_in_database
 from retention_desk.storage import supervisor_queries as q
-from retention_desk.vocabulary import DISPOSITIONS
 
 PAGE_SIZE = 50
 MAX_PAGE = 2000  # OFFSET paging: deeper than this, narrow the filters instead

@@ -21,13 +21,13 @@ from typing import Any
 from sqlmodel import Session
 
 from retention_desk.config import Settings
+from retention_desk.domain.clock import utcnow
 from retention_desk.ml.features import Feature, bill_comparison_periods, build_features
 from retention_desk.ml.reasons import Reason, explanation_from, reference_values, variant_rows
 from retention_desk.ml.registry import LoadedModel, LoadOutcome, serving_model
 from retention_desk.ml.scorer import ChurnScorer, compile_scorer
 from retention_desk.storage.samples import spread_account_ids
 from retention_desk.storage.training_data import load_account_snapshots
-from retention_desk.storage.types import utcnow
 
 MEDIUM_FROM = 0.25
 HIGH_FROM = 0.50

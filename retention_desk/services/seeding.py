@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from retention_desk.config import ConfigError
-from retention_desk.seed_files import seed_file
 from retention_desk.services.audit import record_event
 from retention_desk.services.catalog import (
     CatalogError,
@@ -20,6 +19,7 @@ from retention_desk.services.catalog import (
     upsert_cancel_reasons,
     upsert_offers,
 )
+from retention_desk.services.seed_files import seed_file
 from retention_desk.services.users import UserIn, create_user, get_user_by_username
 from retention_desk.storage import bulk
 from retention_desk.storage.db import session_scope

@@ -50,10 +50,10 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 from retention_desk.config import Settings
+from retention_desk.domain.catalog import OfferSpec, total_cost
 from retention_desk.ml.features import Feature, build_features
 from retention_desk.ml.policy_value import estimate_policy_value, paired_ratio
 from retention_desk.ml.registry import clear_serving_cache
-from retention_desk.offers.eligibility import total_cost
 from retention_desk.offers.ranking import first_actions
 from retention_desk.services.calls import (
     candidates_for,
@@ -65,7 +65,7 @@ from retention_desk.services.calls import (
     suggested_offers,
     value_of,
 )
-from retention_desk.services.catalog import OfferSpec, offers_in_database
+from retention_desk.services.catalog import offers_in_database
 from retention_desk.services.offer_scoring import predict_offers
 from retention_desk.services.seeding import load_plans
 from retention_desk.services.training import retrain_offer_model

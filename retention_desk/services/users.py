@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlmodel import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from retention_desk.domain.clock import utcnow
 from retention_desk.services.audit import record_event
 from retention_desk.storage.tables import User
-from retention_desk.storage.types import utcnow
 
 ROLES = ("agent", "supervisor", "admin")
 MIN_PASSWORD_LENGTH = 8

@@ -21,8 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from retention_desk.offers.eligibility import total_cost
-from retention_desk.services.catalog import OfferSpec
+from retention_desk.domain.catalog import OfferSpec, total_cost
 from retention_desk.storage.tables import OfferBudgetMonth
 
 _ZERO = Decimal("0.00")

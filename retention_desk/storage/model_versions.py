@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import defer
 from sqlmodel import Session
 
+from retention_desk.domain.clock import utcnow
 from retention_desk.storage.tables import ModelVersion
-from retention_desk.storage.types import utcnow
 
 CHAMPION, CHALLENGER, RETIRED = "champion", "challenger", "retired"
 

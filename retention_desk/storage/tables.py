@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import Index, LargeBinary, Numeric, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from retention_desk.storage.types import JSONType, UTCDateTime, utcnow
+from retention_desk.domain.clock import utcnow
+from retention_desk.storage.types import JSONType, UTCDateTime
 
 # Named constraints, so Alembic's batch mode can alter SQLite tables and PostgreSQL names match.
 SQLModel.metadata.naming_convention = {

@@ -19,9 +19,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from retention_desk.domain.clock import utcnow
 from retention_desk.storage.snapshots import AccountSnapshot, BillItem, OfferItem, ServiceItem, TicketItem
 from retention_desk.storage.tables import Account, AccountService, Bill, Call, OfferHistory, Ticket
-from retention_desk.storage.types import utcnow
 
 CHUNK = 1000
 CANCELLED = "cancelled"

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from retention_desk.vocabulary import OFFER_KINDS
+from retention_desk.domain.vocabulary import OFFER_KINDS
 
 REASONS = (
     "price",

@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from retention_desk.offers.eligibility import total_cost
-from retention_desk.services.catalog import OfferSpec
+from retention_desk.domain.catalog import OfferSpec, total_cost
 from retention_desk.synth import names
 from retention_desk.synth.events import SUMMARIES
 from retention_desk.synth.ground_truth import UNSAVABLE_NOTES

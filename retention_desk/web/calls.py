@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
+from retention_desk.domain.vocabulary import DISPOSITIONS
 from retention_desk.services.calls import CallError
 from retention_desk.services.desk import (
     CallScreen,
@@ -30,7 +31,6 @@ from retention_desk.services.desk import (
     make_offer,
     offers_not_permitted,
 )
-from retention_desk.vocabulary import DISPOSITIONS
 from retention_desk.web.context import app_settings, db_session
 from retention_desk.web.labels import label
 

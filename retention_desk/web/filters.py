@@ -8,7 +8,7 @@ from decimal import Decimal
 from flask import Flask
 from flask_babel import format_currency, format_date, format_datetime, format_decimal
 
-from retention_desk.contact import format_phone
+from retention_desk.domain.contact import format_phone
 from retention_desk.web.context import app_settings
 
 

@@ -7,6 +7,7 @@ from datetime import date
 from flask import Response, abort, render_template, request, stream_with_context
 from flask_babel import gettext as _
 
+from retention_desk.domain.clock import utcnow
 from retention_desk.services.offer_log import (
     CallFilter,
     OfferLogError,
@@ -14,7 +15,6 @@ from retention_desk.services.offer_log import (
     call_log_screen,
     call_record,
 )
-from retention_desk.storage.types import utcnow
 from retention_desk.web.calls import wants_fragment
 from retention_desk.web.context import db_session
 from retention_desk.web.risk_words import PHRASES, percent

@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlmodel import Session
 
-from retention_desk.offers.eligibility import total_cost
-from retention_desk.services.catalog import OfferSpec
+from retention_desk.domain.catalog import OfferSpec, total_cost
 from retention_desk.storage.budgets import BudgetError, budget_left, budget_month, release_budget, reserve_budget
 from retention_desk.storage.db import get_engine
 from retention_desk.storage.tables import OfferBudgetMonth

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from retention_desk.config import OfferPolicy, Settings
+from retention_desk.domain.clock import utcnow
 from retention_desk.offers.eligibility import check_offers, facts_from_snapshot
 from retention_desk.services.approvals import decide, request_approval
 from retention_desk.services.calls import (
@@ -32,7 +33,6 @@ from retention_desk.storage.budgets import budget_left, budget_month
 from retention_desk.storage.db import get_engine
 from retention_desk.storage.tables import Account, Call, CallOffer, OfferHistory
 from retention_desk.storage.training_data import load_account_snapshot
-from retention_desk.storage.types import utcnow
 
 EXPLOIT = (0.99, 0.0)  # draws that take the best action
 

@@ -12,9 +12,9 @@ import pytest
 import tomli_w
 from sqlmodel import Session
 
-from retention_desk.seed_files import seed_file
 from retention_desk.services.audit import list_events
 from retention_desk.services.catalog import load_offers, offers_in_database
+from retention_desk.services.seed_files import seed_file
 from retention_desk.storage.db import get_engine
 
 ROOT = Path(__file__).parents[2]

@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import Session, select
 
 from retention_desk.config import ConfigError, Settings
+from retention_desk.domain.clock import utcnow
 from retention_desk.ml import registry
 from retention_desk.ml.evaluate import expected_calibration_error
 from retention_desk.ml.features import build_features
@@ -32,7 +33,6 @@ from retention_desk.storage.locks import exclusive_lock
 from retention_desk.storage.snapshots import BillItem
 from retention_desk.storage.tables import Account, ModelVersion
 from retention_desk.storage.training_data import churn_label_of, load_account_snapshots
-from retention_desk.storage.types import utcnow
 from tests.integration.churn_world import insert_call_world
 from tests.shared_data import ORANGE_20, ORANGE_80, ORANGE_MAPPING, needs_shared_data
 

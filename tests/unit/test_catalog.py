@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from retention_desk.seed_files import seed_dir, seed_file
 from retention_desk.services.catalog import (
     CatalogError,
     load_cancel_reasons,
     load_offers,
     offers_to_toml,
 )
+from retention_desk.services.seed_files import seed_dir, seed_file
 from retention_desk.services.seeding import load_plans
 
 

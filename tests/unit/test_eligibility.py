@@ -10,19 +10,18 @@ import pytest
 from flask import Flask
 from flask_babel import Babel
 
+from retention_desk.domain.catalog import DEFAULT_OPEN_ENDED_MONTHS, OfferSpec, total_cost
 from retention_desk.offers import eligibility as el
 from retention_desk.offers.eligibility import (
-    DEFAULT_OPEN_ENDED_MONTHS,
     AccountFacts,
     PastOffer,
     Refusal,
     check_offer,
     check_offers,
     facts_from_snapshot,
-    total_cost,
 )
 from retention_desk.offers.words import PHRASES, describe_refusal
-from retention_desk.services.catalog import OfferSpec, load_offers
+from retention_desk.services.catalog import load_offers
 from retention_desk.storage.snapshots import AccountSnapshot, OfferItem, ServiceItem
 
 TODAY = date(2026, 11, 26)

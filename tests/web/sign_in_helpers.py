@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from sqlmodel import Session
 from werkzeug.test import TestResponse
 
-from retention_desk.contact import normalise_email, normalise_phone
+from retention_desk.domain.contact import normalise_email, normalise_phone
 from retention_desk.services.users import UserIn, create_user
 from retention_desk.storage.tables import Account
 

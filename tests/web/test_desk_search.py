@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from retention_desk.contact import format_phone
+from retention_desk.domain.contact import format_phone
 from retention_desk.storage.tables import AccountService, Bill, Call, OfferHistory, Ticket
 from tests.web.sign_in_helpers import add_account, add_user, log_in
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import retention_desk
 from retention_desk.config import ConfigError
 
 
 def seed_dir() -> Path:
     """seed/ next to the source when running from a checkout, else the copy installed as retention_desk/seed_data."""
-    package = Path(retention_desk.__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # retention_desk/
     for candidate in (package.parent / "seed", package / "seed_data"):
         if (candidate / "catalog.toml").is_file():
             return candidate
