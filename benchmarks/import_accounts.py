@@ -111,7 +111,7 @@ def child(url: str, path: str) -> None:
     base = _status_kib("VmRSS")  # everything loaded, nothing imported yet
     Path("/proc/self/clear_refs").write_text("5")  # resets the peak (VmHWM), so it measures the import alone
     started = time.perf_counter()
-    report = import_accounts(url=url, path=path, mapping=MAPPING, progress=False)
+    report = import_accounts(url=url, path=path, mapping=MAPPING)
     seconds = time.perf_counter() - started
     peak = _status_kib("VmHWM")
     print(

@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.scratch import POSTGRES_ENV, postgres_database, sqlite_database  # noqa: E402
+from retention_desk.cli.progress import progress_shown  # noqa: E402
 from retention_desk.services.seeding import SeedSummary, seed_demo_world  # noqa: E402
 from retention_desk.storage import migrate  # noqa: E402
 
@@ -31,7 +32,9 @@ def rows(summary: SeedSummary) -> int:
 def run(backend: str, url: str, accounts: int, seed: int, progress: bool) -> None:
     migrate.upgrade(url)
     for label in ("empty database", "re-seed"):
-        summary = seed_demo_world(url=url, accounts=accounts, seed=seed, as_of=date(2026, 6, 15), progress=progress)
+        summary = seed_demo_world(
+            url=url, accounts=accounts, seed=seed, as_of=date(2026, 6, 15), progress=progress_shown(not progress)
+        )
         total = rows(summary)
         print(
             f"{backend:<10} {label:<15} {summary.accounts:>9,} accounts {total:>11,} rows "

@@ -82,7 +82,7 @@ def world_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
     with temporary_database(backend, tmp_path_factory.mktemp(f"world-{backend}")) as url:
         migrate.upgrade(url)
-        seed_demo_world(url=url, accounts=WORLD_ACCOUNTS, seed=WORLD_SEED, as_of=None, progress=False)
+        seed_demo_world(url=url, accounts=WORLD_ACCOUNTS, seed=WORLD_SEED, as_of=None)
         yield url
 
 
@@ -91,7 +91,7 @@ def world_settings(world_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     from retention_desk.services.training import retrain_churn_model
 
     settings = test_settings(world_url, tmp_path_factory.mktemp("world-files"))
-    retrain_churn_model(settings=settings, progress=False)
+    retrain_churn_model(settings=settings)
     return settings
 
 

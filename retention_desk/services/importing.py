@@ -18,8 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
+from retention_desk.domain.progress import SILENT, Progress
 from retention_desk.services.audit import record_event
 from retention_desk.services.import_mapping import ImportFailed, ImportMapping, MappingError, load_mapping
 from retention_desk.services.import_rows import AccountRow, BadRow, RowConverter, RowProblem
@@ -102,7 +101,7 @@ def import_accounts(
     mapping: ImportMapping | str | Path,
     skip_bad_rows: bool = False,
     dry_run: bool = False,
-    progress: bool = False,
+    progress: Progress = SILENT,
     today: date | None = None,
 ) -> ImportReport:
     """Upsert the file's accounts by account number; all or nothing unless ``skip_bad_rows``."""
@@ -116,10 +115,9 @@ def import_accounts(
         update = [name for name in converter.written_fields() if name != "account_no"]
         update += ["extra", "source", "updated_at"] + (["churn_label"] if mapping.label else [])
         total = path.stat().st_size
-        with (
-            AccountImportWriter(url, update_columns=update, marker=marker) as writer,
-            tqdm(total=total, unit="B", unit_scale=True, desc="import", disable=not progress) as bar,
-        ):
+        progress.stage("import", total=total, unit="B")
+        shown = 0
+        with AccountImportWriter(url, update_columns=update, marker=marker) as writer:
             chunk: list[AccountRow] = []
             for line, cells in rows:
                 report.rows_read += 1
@@ -132,10 +130,12 @@ def import_accounts(
                     _write_chunk(writer, chunk, report, mapping)
                     chunk = []
                 if report.rows_read % CHUNK_ROWS == 0:
-                    bar.update(bytes_read() - bar.n)
-                    bar.set_postfix(rows=report.rows_read, bad=report.bad_row_count, refresh=False)
+                    read = bytes_read()
+                    progress.advance(read - shown, note=f"{report.rows_read:,} rows, {report.bad_row_count:,} bad")
+                    shown = read
             _write_chunk(writer, chunk, report, mapping)
-            bar.update(total - bar.n)
+            progress.advance(total - shown)
+            progress.done()
             if not (report.stopped or dry_run):
                 writer.commit()
                 report.committed = True

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from retention_desk.config import ConfigError
+from retention_desk.domain.progress import SILENT, Progress
 from retention_desk.services.audit import record_event
 from retention_desk.services.catalog import (
     CatalogError,
@@ -28,6 +29,7 @@ from retention_desk.synth.products import PlanBook
 from retention_desk.synth.world import generate_world
 
 SYNTHETIC = "synthetic"
+GENERATION_STEPS = 5  # the steps generate_world reports
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,9 @@ def world_is_seeded(*, url: str) -> bool:
     return bulk.any_account_from(url, SYNTHETIC)
 
 
-def seed_demo_world(*, url: str, accounts: int, seed: int, as_of: date | None, progress: bool) -> SeedSummary:
+def seed_demo_world(
+    *, url: str, accounts: int, seed: int, as_of: date | None, progress: Progress = SILENT
+) -> SeedSummary:
     """Replace the synthetic world with a fresh one; same seed and ``as_of`` give identical rows and ids."""
     started = time.perf_counter()
     if accounts < 1:
@@ -139,7 +143,7 @@ def seed_demo_world(*, url: str, accounts: int, seed: int, as_of: date | None, p
         upsert_cancel_reasons(session=session, reasons=reasons)
         upsert_offers(session=session, offers=offers)
         agents, n_users = _ensure_users(session)
-    shown = _Progress(progress, accounts)
+    progress.stage(f"Generating {accounts:,} accounts", total=GENERATION_STEPS, unit=" steps")
     world = generate_world(
         n_accounts=accounts,
         seed=seed,
@@ -147,11 +151,11 @@ def seed_demo_world(*, url: str, accounts: int, seed: int, as_of: date | None, p
         plans=plans,
         offers=[o.as_dict() for o in offers if o.active],
         agents=agents,
-        step=shown.step,
+        step=lambda label: progress.advance(1, note=label),
     )
-    shown.start_writing(sum(world.count(t) for t in world.tables))
-    bulk.replace_world(url, world.tables, on_rows=shown.rows)
-    shown.close()
+    progress.stage("Writing the world", total=sum(world.count(t) for t in world.tables), unit=" rows")
+    bulk.replace_world(url, world.tables, on_rows=lambda _table, count: progress.advance(count))
+    progress.done()
     summary = SeedSummary(
         accounts=world.count("accounts"),
         services=world.count("account_services"),
@@ -198,35 +202,3 @@ def _ensure_users(session: Any) -> tuple[list[AgentRef], int]:
         if user.role == "agent" and user.id is not None:
             agents.append(AgentRef(id=user.id, authority_tier=user.authority_tier))
     return agents, len(users)
-
-
-class _Progress:
-    """A tqdm bar for the generation steps, then one for the rows written; silent when ``enabled`` is false."""
-
-    GENERATION_STEPS = 5
-
-    def __init__(self, enabled: bool, accounts: int) -> None:
-        self.bar: Any = None
-        if enabled:
-            from tqdm import tqdm
-
-            self._tqdm = tqdm
-            self.bar = tqdm(total=self.GENERATION_STEPS, desc=f"Generating {accounts:,} accounts", unit=" steps")
-
-    def step(self, label: str) -> None:
-        if self.bar is not None:
-            self.bar.set_postfix_str(label)
-            self.bar.update(1)
-
-    def start_writing(self, rows: int) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = self._tqdm(total=rows, desc="Writing the world", unit=" rows", unit_scale=True)
-
-    def rows(self, _table: str, count: int) -> None:
-        if self.bar is not None:
-            self.bar.update(count)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()

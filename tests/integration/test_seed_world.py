@@ -24,7 +24,7 @@ N = 500
 
 
 def seed(url: str, seed_value: int = 3, accounts: int = N) -> None:
-    seed_demo_world(url=url, accounts=accounts, seed=seed_value, as_of=AS_OF, progress=False)
+    seed_demo_world(url=url, accounts=accounts, seed=seed_value, as_of=AS_OF)
 
 
 def count(session: Session, table: type) -> int:

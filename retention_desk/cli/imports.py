@@ -7,6 +7,9 @@ from pathlib import Path
 
 import click
 
+from retention_desk.cli.common import migrated_settings
+from retention_desk.cli.progress import progress_shown
+
 SHOWN_BAD_ROWS = 20
 EXIT_BAD_ROWS = 1
 EXIT_CANNOT_IMPORT = 2
@@ -37,7 +40,6 @@ def import_accounts_command(
     Any bad row stops the whole import (nothing is stored) unless --skip-bad-rows is given; the bad rows are
     listed by line number. Exit status: 0 imported, 1 bad rows, 2 the file or mapping cannot be used.
     """
-    from retention_desk.cli import migrated_settings
     from retention_desk.services.importing import ImportFailed, import_accounts, load_mapping
 
     ctx = click.get_current_context()
@@ -50,7 +52,7 @@ def import_accounts_command(
             mapping=mapping,
             skip_bad_rows=skip_bad_rows,
             dry_run=dry_run,
-            progress=not (quiet or as_json),
+            progress=progress_shown(quiet or as_json),
         )
     except ImportFailed as exc:
         click.echo(f"Error: {exc}", err=True)

@@ -1,12 +1,62 @@
-"""``retention-desk models``: the model registry from the command line."""
+"""``retention-desk retrain`` (the nightly job) and ``retention-desk models`` (the model registry)."""
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any
 
 import click
+
+from retention_desk.cli.common import migrated_settings
+from retention_desk.config import Settings
+
+
+@click.command("retrain")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@click.option("--force", is_flag=True, help="Promote the new model even if it is worse than the champion.")
+@click.option("--dry-run", is_flag=True, help="Train, evaluate and report, but write nothing (no file, no row).")
+@click.option(
+    "--horizon-days",
+    type=click.IntRange(1, 3650),
+    default=None,
+    help="Label horizon: a call is a save only if the account is active and paying this many days later "
+    "(default: RETENTION_DESK_LABEL_HORIZON_DAYS, else 90).",
+)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(min=0),
+    default=0.005,
+    show_default=True,
+    help="Promote unless the new model's hold-out log loss is worse than the champion's by more than this.",
+)
+@click.option("--quiet", is_flag=True, help="No progress on stderr.")
+def retrain_command(
+    as_json: bool, force: bool, dry_run: bool, horizon_days: int | None, tolerance: float, quiet: bool
+) -> None:
+    """The nightly job: train on logged outcomes, compare with the champion, promote or keep; says which and why.
+
+    Exit codes: 0 finished (promoted or kept), 2 failed (e.g. too little data), 3 another retrain is running.
+    """
+    from retention_desk.services.training import LockBusy, run_nightly
+
+    settings = migrated_settings(need_models=True)
+    try:
+        result, offer = run_nightly(
+            settings=settings,
+            progress=not quiet,
+            horizon_days=horizon_days,
+            tolerance=tolerance,
+            force=force,
+            dry_run=dry_run,
+        )
+    except LockBusy as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(3)
+    if as_json:
+        click.echo(json.dumps({**result.summary(), "offer_model": offer.summary()}, indent=2, default=str))
+    else:
+        click.echo(result.describe())
+        click.echo(offer.describe())
 
 
 @click.group("models")
@@ -14,9 +64,7 @@ def models_group() -> None:
     """Inspect, evaluate and promote models (churn and offer-response)."""
 
 
-def _settings() -> Any:
-    from retention_desk.cli import migrated_settings
-
+def _settings() -> Settings:
     return migrated_settings(need_models=True)
 
 

@@ -9,6 +9,8 @@ from types import FrameType
 
 import click
 
+from retention_desk.cli.common import migrated_settings
+
 
 @click.command("simulate")
 @click.option("--days", type=click.IntRange(1, 365), default=30, show_default=True, help="Simulated days.")
@@ -48,7 +50,6 @@ def simulate_command(
     in_place: bool,
 ) -> None:
     """Run the desk's ranking, logging and nightly retraining against the synthetic world's ground truth."""
-    from retention_desk.cli import migrated_settings
     from retention_desk.services.simulation import SimulationError, format_table, run_simulation, write_chart
 
     if chart.suffix.lower() not in (".svg", ".png"):

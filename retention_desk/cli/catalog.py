@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from retention_desk.cli.common import migrated_settings
+
 
 @click.group("catalog")
 def catalog_group() -> None:
@@ -16,7 +18,6 @@ def catalog_group() -> None:
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, writable=True))
 def catalog_export(file: Path) -> None:
     """Write the database's offer catalog to FILE in the catalog format (seed/README.md)."""
-    from retention_desk.cli import migrated_settings
     from retention_desk.services.catalog import CatalogError, export_offers
     from retention_desk.storage.db import session_scope
 
@@ -37,7 +38,6 @@ def catalog_load(file: Path, actor: str) -> None:
 
     A bad file changes nothing: the error names the offer and the field, and the exit status is 2.
     """
-    from retention_desk.cli import migrated_settings
     from retention_desk.services.catalog import load_catalog_file, load_offers
     from retention_desk.storage.db import session_scope
 
