@@ -31,18 +31,13 @@ from retention_desk.services.desk import (
     make_offer,
     offers_not_permitted,
 )
-from retention_desk.web.context import app_settings, db_session
+from retention_desk.web.context import app_settings, db_session, wants_fragment
 from retention_desk.web.labels import label
 
 bp = Blueprint("calls", __name__)
 
 MAX_NOTES = 4000
 UNPROCESSABLE = 422
-
-
-def wants_fragment() -> bool:
-    """An htmx request that is not a history restore: those get the whole page."""
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
 
 
 def new_call_key() -> str:

@@ -1,4 +1,4 @@
-"""Per-request helpers: the settings, one lazily opened database session, the caller's address."""
+"""Per-request helpers: the settings, one lazily opened database session, the caller's address, htmx or not."""
 
 from __future__ import annotations
 
@@ -29,3 +29,8 @@ def close_db_session(_exc: BaseException | None = None) -> None:
 
 def client_ip() -> str | None:
     return request.remote_addr
+
+
+def wants_fragment() -> bool:
+    """An htmx request that is not a history restore: those get the whole page."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"

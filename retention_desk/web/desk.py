@@ -9,8 +9,8 @@ from werkzeug.wrappers import Response as BaseResponse
 from retention_desk.services.accounts import find_accounts
 from retention_desk.services.desk import open_account
 from retention_desk.web.calls import bp as calls_bp
-from retention_desk.web.calls import new_call_key, wants_fragment
-from retention_desk.web.context import app_settings, db_session
+from retention_desk.web.calls import new_call_key
+from retention_desk.web.context import app_settings, db_session, wants_fragment
 from retention_desk.web.forms import SearchForm
 from retention_desk.web.risk_words import percent, reason_text
 

@@ -13,7 +13,7 @@ from retention_desk.web.charts import Series, line_chart
 from retention_desk.web.context import app_settings, db_session
 from retention_desk.web.risk_words import percent
 from retention_desk.web.roles import ADMINS, SUPERVISORS, require_role
-from retention_desk.web.supervise import bp
+from retention_desk.web.supervise.blueprint import bp
 
 UNPROCESSABLE = 422
 

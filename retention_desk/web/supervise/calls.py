@@ -15,11 +15,10 @@ from retention_desk.services.offer_log import (
     call_log_screen,
     call_record,
 )
-from retention_desk.web.calls import wants_fragment
-from retention_desk.web.context import db_session
+from retention_desk.web.context import db_session, wants_fragment
 from retention_desk.web.risk_words import PHRASES, percent
 from retention_desk.web.roles import SUPERVISORS, require_role
-from retention_desk.web.supervise import bp, date_range_args
+from retention_desk.web.supervise.blueprint import bp, date_range_args
 
 FILTER_ARGS = ("from", "to", "agent", "team", "offer", "reason", "disposition", "band", "sort", "dir")
 

@@ -25,7 +25,7 @@ from retention_desk.services.catalog_editor import (
 from retention_desk.web.context import db_session
 from retention_desk.web.risk_words import percent
 from retention_desk.web.roles import SUPERVISORS, require_role
-from retention_desk.web.supervise import bp
+from retention_desk.web.supervise.blueprint import bp
 
 RULE_WORDS = {
     "plans": _l("Only these plans"),

@@ -14,12 +14,11 @@ from retention_desk.services.dashboards import (
     DashboardFilter,
     supervisor_dashboard,
 )
-from retention_desk.web.calls import wants_fragment
 from retention_desk.web.charts import Bar, Series, bar_chart, line_chart
-from retention_desk.web.context import db_session
+from retention_desk.web.context import db_session, wants_fragment
 from retention_desk.web.risk_words import percent
 from retention_desk.web.roles import SUPERVISORS, require_role
-from retention_desk.web.supervise import bp, date_range_args
+from retention_desk.web.supervise.blueprint import bp, date_range_args
 
 MAX_BARS = 25
 
