@@ -31,7 +31,7 @@ from offer_model_truth import Bench, _callers, _offers, prepare
 from retention_desk.ml.offer_joint import CallAnswers
 from retention_desk.ml.offer_model import OfferResponseModel, fit_on_decisions
 from retention_desk.offers.ranking import rank_offers
-from retention_desk.services.calls import candidates_for
+from retention_desk.services.calls.deciding import candidates_for
 
 LAST_WEEK = 7
 

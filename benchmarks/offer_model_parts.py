@@ -24,7 +24,7 @@ from offer_model_truth import _offers, prepare
 
 from retention_desk.ml.offer_model import OfferPredictions
 from retention_desk.offers.ranking import rank_offers
-from retention_desk.services.calls import candidates_for
+from retention_desk.services.calls.deciding import candidates_for
 from retention_desk.synth.simulation import TrueParts
 
 SWAPS = (

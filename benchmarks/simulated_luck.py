@@ -25,7 +25,7 @@ import numpy as np
 from offer_model_truth import _offers, prepare
 
 from retention_desk.offers.ranking import rank_offers
-from retention_desk.services.calls import candidates_for
+from retention_desk.services.calls.deciding import candidates_for
 from retention_desk.synth.simulation import Callers, Outcome, SimulatedWorld
 
 # (world, the callers' dice, a second set for a policy with dice of its own, caller, plan) → what happened on the call

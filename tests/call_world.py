@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from retention_desk.config import Settings
-from retention_desk.services import calls as call_service
-from retention_desk.services.calls import start_call
+from retention_desk.services.calls import steps as call_service
+from retention_desk.services.calls.steps import start_call
 from retention_desk.services.users import get_user_by_username
 from retention_desk.storage.db import get_engine
 from retention_desk.storage.tables import Account
@@ -55,16 +55,16 @@ def owned_account(
         for account_id in ids:
             if account_id in taken:
                 continue
-            call = start_call(
+            state = start_call(
                 session=session,
                 settings=settings,
                 account_id=account_id,
-                agent=agent,
+                agent_id=agent.id,
                 idempotency_key=f"probe-{account_id}",
                 reason="price",
                 draws=EXPLOIT,
             )
-            ranked = list(call.ranked)
+            ranked = list(state.call.ranked)
             session.rollback()
             if wanted(ranked):
                 taken.add(account_id)

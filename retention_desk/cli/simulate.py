@@ -50,7 +50,8 @@ def simulate_command(
     in_place: bool,
 ) -> None:
     """Run the desk's ranking, logging and nightly retraining against the synthetic world's ground truth."""
-    from retention_desk.services.simulation import SimulationError, format_table, run_simulation, write_chart
+    from retention_desk.simulator.report import format_table, write_chart
+    from retention_desk.simulator.run import SimulationError, run_simulation
 
     if chart.suffix.lower() not in (".svg", ".png"):
         raise click.BadParameter("the chart file must end in .svg or .png", param_hint="--chart")

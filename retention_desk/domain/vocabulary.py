@@ -24,3 +24,6 @@ DISPOSITIONS: tuple[str, ...] = (
     "callback",
     "escalated",
 )
+# Where a request for an offer above an agent's authority stands.
+PENDING, APPROVED, DENIED, WITHDRAWN = "pending", "approved", "denied", "withdrawn"
+APPROVAL_STATUSES: tuple[str, ...] = (PENDING, APPROVED, DENIED, WITHDRAWN)

@@ -15,28 +15,17 @@ import math
 import statistics
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import numpy as np
 
+from retention_desk.domain.reasons import Reason
 from retention_desk.ml.features import EXTRA_PREFIX, MISSING, Feature
 
 TOP = 3
 MIN_DELTA = 0.005  # half a percentage point: smaller moves are not worth an agent's attention
-
-
-@dataclass(frozen=True)
-class Reason:
-    """One feature's part in a score: ``delta`` > 0 raised the risk, < 0 lowered it."""
-
-    feature: str
-    value: Feature
-    reference: Feature
-    delta: float
-    code: str
-    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Finding a caller's account from whatever the agent types, and the account as the desk shows it."""
+"""Finding a caller's account from whatever the agent types, and the account as the desk shows it, with its risk."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
+from retention_desk.config import Settings
 from retention_desk.domain.clock import utcnow
 from retention_desk.domain.contact import normalise_email, normalise_phone
-from retention_desk.storage import queries
-from retention_desk.storage.tables import Account
+from retention_desk.services.scoring import ModelStatus, RiskScore, logged_risk, model_status, score_screen
+from retention_desk.storage import accounts, calls
+from retention_desk.storage.tables import Account, Call
 
 RECENT_DAYS = 90
 BILL_HISTORY = 13
@@ -131,7 +133,7 @@ def find_accounts(*, session: Session, query: str, phone_region: str = "NO", lim
     if not text:
         return []
     digits = text.replace(" ", "")
-    exact = queries.accounts_by_keys(
+    exact = accounts.accounts_by_keys(
         session,
         account_no=text,
         account_id=int(digits) if digits.isdigit() and len(digits) <= 10 else None,
@@ -141,7 +143,7 @@ def find_accounts(*, session: Session, query: str, phone_region: str = "NO", lim
     )
     found = {row.id: row for row in exact}
     if len(found) < limit and any(ch.isalpha() for ch in text) and "@" not in text:
-        for row in queries.accounts_by_name_prefix(session, prefix=text.lower(), limit=limit):
+        for row in accounts.accounts_by_name_prefix(session, prefix=text.lower(), limit=limit):
             found.setdefault(row.id, row)
     return [_summary(row) for row in list(found.values())[:limit]]
 
@@ -154,17 +156,17 @@ def get_account_view(*, session: Session, account_id: int, now: datetime | None 
     now = now or utcnow()
     bills = [
         BillLine(b.period_start, b.amount, b.due_on, b.paid_on)
-        for b in queries.latest_bills(session, account_id=account_id, limit=BILL_HISTORY)
+        for b in accounts.latest_bills(session, account_id=account_id, limit=BILL_HISTORY)
     ]
     tickets = [
         TicketLine(t.kind, t.opened_at, t.closed_at, t.duration_hours, t.summary)
-        for t in queries.tickets_since(session, account_id=account_id, since=now - timedelta(days=RECENT_DAYS))
+        for t in accounts.tickets_since(session, account_id=account_id, since=now - timedelta(days=RECENT_DAYS))
     ]
     return AccountView(
         account=_detail(row, today=now.date()),
         services=[
             ServiceLine(s.kind, s.code, s.name, s.monthly_price, s.started_on, s.ended_on)
-            for s in queries.account_services(session, account_id=account_id)
+            for s in accounts.account_services(session, account_id=account_id)
         ],
         bills=bills,
         bill_change=bills[-1].amount - bills[0].amount if len(bills) >= 2 else None,
@@ -172,11 +174,11 @@ def get_account_view(*, session: Session, account_id: int, now: datetime | None 
         outage_hours=sum(t.duration_hours or 0.0 for t in tickets if t.kind == "outage"),
         offers=[
             OfferLine(o.offer_code, o.offer_kind, o.offered_at, o.response, o.ends_on, o.cost)
-            for o in queries.offer_history(session, account_id=account_id)
+            for o in accounts.offer_history(session, account_id=account_id)
         ],
         calls=[
             CallLine(c.started_at, agent, c.cancel_reason, c.disposition, c.offer_code, c.notes)
-            for c, agent in queries.calls_with_agents(session, account_id=account_id)
+            for c, agent in calls.calls_with_agents(session, account_id=account_id)
         ],
     )
 
@@ -232,3 +234,56 @@ def _detail(row: Account, *, today: date) -> AccountDetail:
         payment_method=row.payment_method,
         status=row.status,
     )
+
+
+@dataclass(frozen=True)
+class AccountScreen:
+    """The account page: the account, its churn risk with reasons, and the model behind the risk."""
+
+    view: AccountView
+    risk: RiskScore | None  # None when no model is ready
+    model: ModelStatus
+    open_call_id: int | None = None  # the signed-in agent's unfinished call on this account, to resume
+
+    @property
+    def model_warning(self) -> str | None:
+        """What the agent must be told about the model: none ready, or an earlier one standing in."""
+        if not self.model.ready or self.model.fell_back:
+            return self.model.message
+        return None
+
+
+def open_account(
+    *,
+    session: Session,
+    settings: Settings,
+    account_id: int,
+    now: datetime | None = None,
+    agent_id: int | None = None,
+) -> AccountScreen | None:
+    """The account with its risk and reasons now; the page still works (with a warning) when no model can score."""
+    now = now or utcnow()
+    view = get_account_view(session=session, account_id=account_id, now=now)
+    if view is None:
+        return None
+    status = model_status(session=session, settings=settings)
+    screen = (
+        score_screen(session=session, settings=settings, account_id=account_id, as_of=now) if status.ready else None
+    )
+    open_call = calls.open_call_of_agent(session, account_id, agent_id) if agent_id else None
+    return AccountScreen(view, screen.risk if screen else None, status, open_call)
+
+
+def account_beside_call(
+    *, session: Session, settings: Settings, call: Call, now: datetime | None = None
+) -> AccountScreen | None:
+    """The account next to a call: with the risk the call logged when it ranked its offers, not a second score,
+    so the agent reads the figure the ranking used."""
+    view = get_account_view(session=session, account_id=call.account_id, now=now or utcnow())
+    if view is None:
+        return None
+    risk = logged_risk(call)
+    if risk is None:
+        return AccountScreen(view, None, model_status(session=session, settings=settings))
+    status = ModelStatus(True, risk.model_version, f"Risk scored by churn model {risk.model_version} for this call.")
+    return AccountScreen(view, risk, status)

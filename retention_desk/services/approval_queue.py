@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlmodel import Session
 
 from retention_desk.domain.i18n import _
-from retention_desk.services.approvals import ApprovalError, decide
+from retention_desk.services.calls.approvals import ApprovalError, decide
 from retention_desk.services.users import get_user
-from retention_desk.storage import supervisor_queries as q
+from retention_desk.storage import approvals
 from retention_desk.storage.tables import ApprovalRequest
 
 QUEUE_LIMIT = 100
@@ -47,7 +47,7 @@ def approval_queue(*, session: Session, limit: int = QUEUE_LIMIT) -> list[Queued
             offer_tier=o.authority_tier if o else None,
             call_id=r.call_id,
         )
-        for r, a, u, o in q.pending_approvals(session, limit=limit)
+        for r, a, u, o in approvals.pending_approvals(session, limit=limit)
     ]
 
 

@@ -23,7 +23,7 @@ from retention_desk.domain.i18n import _
 from retention_desk.services.audit import record_event
 from retention_desk.services.catalog import LIST_RULES, NUMBER_RULES, CatalogError, parse_offers, upsert_offers
 from retention_desk.services.users import get_user
-from retention_desk.storage import supervisor_queries as q
+from retention_desk.storage import audit, budgets, catalog
 from retention_desk.storage.budgets import budget_month
 from retention_desk.storage.tables import AuditEvent, Offer, User
 
@@ -67,7 +67,7 @@ class OfferSummary:
 def catalog_overview(*, session: Session, now: datetime | None = None) -> tuple[date, list[OfferSummary]]:
     """Every offer with this month's (UTC) spending and acceptances; the month is returned too."""
     month = budget_month(now or utcnow())
-    spent = q.spent_in_month(session, month)
+    spent = budgets.spent_in_month(session, month)
     return month, [
         OfferSummary(
             code=o.code,
@@ -80,16 +80,16 @@ def catalog_overview(*, session: Session, now: datetime | None = None) -> tuple[
             spent=spent.get(o.code, (Decimal("0.00"), 0))[0],
             accepted=spent.get(o.code, (Decimal("0.00"), 0))[1],
         )
-        for o in q.offers_table(session)
+        for o in catalog.offers_table(session)
     ]
 
 
 def offer_for_editing(*, session: Session, code: str) -> Offer | None:
-    return q.offer_row(session, code)
+    return catalog.offer_row(session, code)
 
 
 def offer_audit(*, session: Session, code: str) -> list[AuditEvent]:
-    return q.offer_audit_events(session, code)
+    return audit.offer_audit_events(session, code)
 
 
 def form_values(offer: Offer | OfferSpec) -> dict[str, str]:
@@ -140,10 +140,10 @@ def offer_from_form(form: dict[str, str], *, code: str) -> OfferSpec:
 def create_offer(*, session: Session, spec: OfferSpec, actor_id: int) -> Offer:
     """Add a new offer (audited); a code already in the catalog is refused."""
     actor = _actor(session, actor_id)
-    if q.offer_row(session, spec.code) is not None:
+    if catalog.offer_row(session, spec.code) is not None:
         raise OfferEditError(_("offer %(code)s: field 'code' is already used by another offer", code=spec.code), "code")
     upsert_offers(session=session, offers=[spec], actor=actor)
-    return q.offer_row(session, spec.code)  # type: ignore[return-value]
+    return catalog.offer_row(session, spec.code)  # type: ignore[return-value]
 
 
 def update_offer(*, session: Session, spec: OfferSpec, actor_id: int, seen_version: str | None = None) -> Offer:
@@ -152,7 +152,7 @@ def update_offer(*, session: Session, spec: OfferSpec, actor_id: int, seen_versi
     Making a retired offer active again clears its retirement.
     """
     actor = _actor(session, actor_id)
-    row = q.offer_row(session, spec.code)
+    row = catalog.offer_row(session, spec.code)
     if row is None:
         raise OfferEditError(_("There is no offer %(code)s in the catalog.", code=spec.code))
     if seen_version and seen_version != version_of(row):
@@ -179,7 +179,7 @@ def update_offer(*, session: Session, spec: OfferSpec, actor_id: int, seen_versi
 def retire_offer(*, session: Session, code: str, actor_id: int, now: datetime | None = None) -> Offer:
     """Take the offer off the desk (active = false, retired_at = now), audited; it stays in the log and reports."""
     actor = _actor(session, actor_id)
-    row = q.offer_row(session, code)
+    row = catalog.offer_row(session, code)
     if row is None:
         raise OfferEditError(_("There is no offer %(code)s in the catalog.", code=code))
     if row.retired_at is not None:

@@ -18,8 +18,8 @@ from sqlmodel import Session
 
 from retention_desk.domain.clock import utcnow
 from retention_desk.domain.i18n import _
-from retention_desk.storage import dashboard_queries as q
-from retention_desk.storage import supervisor_queries as names
+from retention_desk.storage import catalog, users
+from retention_desk.storage import dashboards as q
 
 GROUPS = ("week", "offer", "reason", "agent", "band")
 HORIZONS = q.HORIZONS
@@ -195,11 +195,11 @@ def _key_text(key: Any, group: str) -> str | None:
 def _labels(session: Session, group: str) -> dict[Any, str]:
     """Readable names for the group's keys, read from the small lookup tables."""
     if group == "offer":
-        return {code: f"{code} · {name}" for code, name in names.offer_codes(session)}
+        return {code: f"{code} · {name}" for code, name in catalog.offer_codes(session)}
     if group == "reason":
-        return dict(names.cancel_reasons(session))
+        return dict(catalog.cancel_reasons(session))
     if group == "agent":
-        return dict(names.agents_and_teams(session)[0])
+        return dict(users.agents_and_teams(session)[0])
     return {}
 
 

@@ -14,13 +14,13 @@ from sqlmodel import Session
 from retention_desk.domain.i18n import _
 from retention_desk.domain.vocabulary import DISPOSITIONS
 from retention_desk.services.catalog import offers_in_database
-from retention_desk.storage import supervisor_queries as q
+from retention_desk.storage import approvals, call_log, calls, catalog, users
 
 PAGE_SIZE = 50
 MAX_PAGE = 2000  # OFFSET paging: deeper than this, narrow the filters instead
 CSV_CHUNK = 1000
 RISK_BANDS = ("low", "medium", "high")
-SORTS = tuple(q.SORT_COLUMNS)
+SORTS = tuple(call_log.SORT_COLUMNS)
 CSV_HEADER = (
     "call_id",
     "started_at",
@@ -74,8 +74,8 @@ class CallFilter:
             raise OfferLogError(_("The end date is before the start date."))
         return self
 
-    def query(self) -> q.CallQuery:
-        return q.CallQuery(
+    def query(self) -> call_log.CallQuery:
+        return call_log.CallQuery(
             since=_day_start(self.date_from),
             until=_day_start(self.date_to + timedelta(days=1)) if self.date_to else None,
             agent_id=self.agent_id,
@@ -134,7 +134,9 @@ class LogChoices:
 def call_log_page(*, session: Session, filters: CallFilter, page: int = 1, page_size: int = PAGE_SIZE) -> CallLogPage:
     """One page of the log; one extra row is read to know whether there is a next page."""
     page = min(max(page, 1), MAX_PAGE)
-    found = q.call_log_rows(session, filters.checked().query(), offset=(page - 1) * page_size, limit=page_size + 1)
+    found = call_log.call_log_rows(
+        session, filters.checked().query(), offset=(page - 1) * page_size, limit=page_size + 1
+    )
     rows = found[:page_size]
     presented = _presented_by_call(session, [r.id for r in rows])
     return CallLogPage(
@@ -143,8 +145,10 @@ def call_log_page(*, session: Session, filters: CallFilter, page: int = 1, page_
 
 
 def log_choices(*, session: Session) -> LogChoices:
-    agents, teams = q.agents_and_teams(session)
-    return LogChoices(agents=agents, teams=teams, offers=q.offer_codes(session), reasons=q.cancel_reasons(session))
+    agents, teams = users.agents_and_teams(session)
+    return LogChoices(
+        agents=agents, teams=teams, offers=catalog.offer_codes(session), reasons=catalog.cancel_reasons(session)
+    )
 
 
 @dataclass(frozen=True)
@@ -177,7 +181,7 @@ def call_log_csv(*, session: Session, filters: CallFilter, chunk: int = CSV_CHUN
     writer = csv.writer(buffer)
     writer.writerow(CSV_HEADER)
     yield _drain(buffer)
-    for rows in q.call_log_stream(session, query, chunk=chunk):
+    for rows in call_log.call_log_stream(session, query, chunk=chunk):
         presented = _presented_by_call(session, [r.id for r in rows])
         for r in rows:
             offers = " ".join(f"{code}:{response or 'open'}" for code, response in presented.get(r.id, []))
@@ -224,7 +228,7 @@ def _iso(moment: datetime | None) -> str:
 
 def _presented_by_call(session: Session, call_ids: list[int]) -> dict[int, list[tuple[str, str | None]]]:
     out: dict[int, list[tuple[str, str | None]]] = {}
-    for row in q.presented_offers(session, call_ids):
+    for row in call_log.presented_offers(session, call_ids):
         out.setdefault(row.call_id, []).append((row.offer_code, row.response))
     return out
 
@@ -319,12 +323,12 @@ class CallRecord:
 
 
 def call_record(*, session: Session, call_id: int) -> CallRecord | None:
-    found = q.call_with_people(session, call_id)
+    found = calls.call_with_people(session, call_id)
     if found is None:
         return None
     call, account, agent = found
     names = {o.code: o.name for o in offers_in_database(session=session)}
-    presented = {row.offer_code: row for row in q.presented_offers(session, [call_id])}
+    presented = {row.offer_code: row for row in call_log.presented_offers(session, [call_id])}
     ranked = [_ranked_line(item, names, presented) for item in sorted(call.ranked, key=lambda i: i.get("rank", 0))]
     listed = {line.offer_code for line in ranked}
     off_list = [
@@ -363,7 +367,7 @@ def call_record(*, session: Session, call_id: int) -> CallRecord | None:
         source=call.source,
         approvals=[
             ApprovalLine(r.offer_code, asker, r.requested_at, r.status, decider, r.decided_at, r.note)
-            for r, asker, decider in q.approval_requests_of_call(session, call_id)
+            for r, asker, decider in approvals.approval_requests_of_call(session, call_id)
         ],
         presented_off_list=off_list,
     )

@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session
 
 from retention_desk.services.users import UserIn, create_user, get_user
-from retention_desk.storage import queries
+from retention_desk.storage import audit, users
 from retention_desk.storage.tables import User
 
 PAGE_SIZE = 50
@@ -65,7 +65,7 @@ class UserRow:
 def audit_log_page(*, session: Session, filters: AuditFilter, page: int = 1, page_size: int = PAGE_SIZE) -> AuditPage:
     """One page of the log, newest first; one extra row is read to know whether a next page exists."""
     page = max(page, 1)
-    rows = queries.audit_events_page(
+    rows = audit.audit_events_page(
         session,
         action=filters.action or None,
         actor_name=(filters.actor_name or "").strip().lower() or None,
@@ -92,7 +92,7 @@ def audit_log_page(*, session: Session, filters: AuditFilter, page: int = 1, pag
         ],
         page=page,
         has_next=len(rows) > page_size,
-        actions=queries.audit_actions(session),
+        actions=audit.audit_actions(session),
     )
 
 
@@ -109,7 +109,7 @@ def list_users(*, session: Session) -> list[UserRow]:
             active=u.active,
             last_login_at=u.last_login_at,
         )
-        for u in queries.all_users(session)
+        for u in users.all_users(session)
     ]
 
 

@@ -22,11 +22,14 @@ from sqlmodel import Session
 
 from retention_desk.config import Settings
 from retention_desk.domain.clock import utcnow
+from retention_desk.domain.reasons import Reason
 from retention_desk.ml.features import Feature, bill_comparison_periods, build_features
-from retention_desk.ml.reasons import Reason, explanation_from, reference_values, variant_rows
+from retention_desk.ml.reasons import explanation_from, reference_values, variant_rows
 from retention_desk.ml.registry import LoadedModel, LoadOutcome, serving_model
 from retention_desk.ml.scorer import ChurnScorer, compile_scorer
-from retention_desk.storage.samples import spread_account_ids
+from retention_desk.storage.accounts import spread_account_ids
+from retention_desk.storage.snapshots import AccountSnapshot
+from retention_desk.storage.tables import Call
 from retention_desk.storage.training_data import load_account_snapshots
 
 MEDIUM_FROM = 0.25
@@ -145,6 +148,32 @@ def score_screen(
     now = as_of or utcnow()
     row = build_features(snapshot, now)
     return _score_rows(serving, row, variants, bill_comparison_periods(snapshot, now))
+
+
+def score_snapshot(
+    *, session: Session, settings: Settings, snapshot: AccountSnapshot, as_of: datetime
+) -> RiskScore | None:
+    """The risk, with reasons, of an account already loaded (a call step loads it once); None without a model."""
+    serving = _serving(session=session, settings=settings)
+    if serving is None:
+        return None
+    row = build_features(snapshot, as_of)
+    return _score_rows(serving, row, [], bill_comparison_periods(snapshot, as_of)).risk
+
+
+def logged_risk(call: Call) -> RiskScore | None:
+    """The risk a call logged when it ranked its offers: what its page shows, so the agent reads the figure the
+    ranking used."""
+    if call.risk_score is None or call.risk_band is None:
+        return None
+    reasons = [Reason.from_log(item) for item in call.reasons or () if isinstance(item, dict)]
+    return RiskScore(
+        call.risk_score,
+        call.risk_band,
+        call.risk_model_version or "",
+        tuple(r for r in reasons if r.delta > 0),
+        tuple(r for r in reasons if r.delta < 0),
+    )
 
 
 def _score_rows(

@@ -22,7 +22,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from retention_desk.domain.catalog import OfferSpec, total_cost
-from retention_desk.storage.tables import OfferBudgetMonth
+from retention_desk.storage.tables import (
+    OfferBudgetMonth,
+)
 
 _ZERO = Decimal("0.00")
 
@@ -100,3 +102,13 @@ def _ensure_row(session: Session, offer_code: str, month: date) -> None:
         .values(offer_code=offer_code, month=month, spent=_ZERO, accepted=0)
         .on_conflict_do_nothing(index_elements=["offer_code", "month"])
     )
+
+
+def spent_in_month(session: Session, month: date) -> dict[str, tuple[Decimal, int]]:
+    """What each offer's acceptances committed in ``month`` (its first day), and how many there were."""
+    rows = session.execute(
+        select(OfferBudgetMonth.offer_code, OfferBudgetMonth.spent, OfferBudgetMonth.accepted).where(
+            OfferBudgetMonth.month == month
+        )
+    )
+    return {code: (Decimal(spent), int(accepted)) for code, spent, accepted in rows}

@@ -73,6 +73,11 @@ def check_database(url: str) -> None:
         raise ConfigError(f"Cannot reach the database at {safe_url(url)}: {reason}.") from None
 
 
+def ping(session: Session) -> None:
+    """One round trip to the database; raises when it cannot be reached."""
+    session.execute(text("SELECT 1"))
+
+
 def safe_url(url: str) -> str:
     """The URL without its password, for messages and logs."""
     try:

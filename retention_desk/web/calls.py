@@ -3,7 +3,8 @@
 Every step is a POST that htmx sends from the call page and that also works as a plain form: htmx gets the redrawn
 panel (or an HX-Redirect when the call is closed), a plain POST is redirected back to the call page. Every GET a
 fragment is loaded from returns the whole page when opened directly, on reload or on a history restore.
-The steps are idempotent in the call service, so a double click or a retried request logs once.
+Each view makes one call to the call service (services/calls/steps.py), which holds every rule of the call, who
+may act on it, and its idempotency: a double click or a retried request logs once.
 """
 
 from __future__ import annotations
@@ -17,26 +18,25 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
 from retention_desk.domain.vocabulary import DISPOSITIONS
-from retention_desk.services.calls import CallError
-from retention_desk.services.desk import (
-    CallScreen,
+from retention_desk.services.calls.state import CallState, call_state, offers_not_permitted
+from retention_desk.services.calls.steps import (
+    MAX_NOTES,
+    CallError,
+    NotFound,
     NotYourCall,
     answer_offer,
-    ask_approval,
-    begin_call,
-    call_screen,
-    cancel_subscription,
-    close_call,
-    give_reason,
-    make_offer,
-    offers_not_permitted,
+    choose_reason,
+    finish_call,
+    present_offer,
+    process_cancellation,
+    request_approval,
+    start_call,
 )
 from retention_desk.web.context import app_settings, db_session, wants_fragment
 from retention_desk.web.labels import label
 
 bp = Blueprint("calls", __name__)
 
-MAX_NOTES = 4000
 UNPROCESSABLE = 422
 
 
@@ -52,21 +52,21 @@ def start(account_id: int) -> BaseResponse:
     key = (request.form.get("idempotency_key") or "").strip()
     session = db_session()
     try:
-        call = begin_call(
+        state = start_call(
             session=session,
             settings=app_settings(),
             account_id=account_id,
             agent_id=current_user.id,
             idempotency_key=key,
         )
+    except NotFound:
+        abort(404)
     except CallError as exc:
         session.rollback()
         flash(str(exc), "error")
         return redirect(url_for("desk.account", account_id=account_id), code=303)
-    if call is None:
-        abort(404)
     session.commit()
-    return _to_call(call.id)
+    return _to_call(state.call.id)
 
 
 @bp.get("/desk/calls/<int:call_id>")
@@ -82,7 +82,7 @@ def offers(call_id: int) -> str:
     """The offers panel alone for htmx; the call page otherwise."""
     if not wants_fragment():
         return _page(call_id)
-    return render_template("desk/_offers.html", call=_screen_or_404(call_id))
+    return render_template("desk/_offers.html", call=_state_or_404(call_id))
 
 
 @bp.get("/desk/calls/<int:call_id>/offers/<code>")
@@ -91,20 +91,19 @@ def offer_line(call_id: int, code: str) -> str:
     """One offer's line, which polls while its approval is pending; the call page when opened directly."""
     if not wants_fragment():
         return _page(call_id)
-    screen = _screen_or_404(call_id)
-    line = screen.line(code)
+    state = _state_or_404(call_id)
+    line = state.line(code)
     if line is None:
         abort(404)
-    return render_template("desk/_offer_line.html", call=screen, line=line)
+    return render_template("desk/_offer_line.html", call=state, line=line)
 
 
 @bp.get("/desk/calls/<int:call_id>/why-not")
 @login_required
 def why_not(call_id: int) -> str:
     """The offers this caller cannot get, with the reasons; the call page with the list open when loaded directly."""
-    try:
-        refused = offers_not_permitted(session=db_session(), call_id=call_id, agent_id=current_user.id)
-    except CallError:
+    refused = offers_not_permitted(session=db_session(), call_id=call_id, agent_id=current_user.id)
+    if refused is None:
         abort(404)
     if wants_fragment():
         return render_template("desk/_why_not.html", refused=refused)
@@ -116,18 +115,14 @@ def why_not(call_id: int) -> str:
 def reason(call_id: int) -> BaseResponse | str | tuple[str, int]:
     """The caller's reason for cancelling; the offers are ranked again for it."""
     code = (request.form.get("reason") or "").strip()
-    return _step(
-        call_id, lambda agent: give_reason(session=db_session(), settings=app_settings(), **agent, reason=code)
-    )
+    return _step(call_id, lambda step: choose_reason(**step, reason=code))
 
 
 @bp.post("/desk/calls/<int:call_id>/offers/<code>/present")
 @login_required
 def present(call_id: int, code: str) -> BaseResponse | str | tuple[str, int]:
     """The agent makes this offer."""
-    return _step(
-        call_id, lambda agent: make_offer(session=db_session(), settings=app_settings(), **agent, offer_code=code)
-    )
+    return _step(call_id, lambda step: present_offer(**step, offer_code=code))
 
 
 @bp.post("/desk/calls/<int:call_id>/offers/<code>/answer")
@@ -137,21 +132,14 @@ def answer(call_id: int, code: str) -> BaseResponse | str | tuple[str, int]:
     given = request.form.get("accepted")
     if given not in ("yes", "no"):
         return _step_error(call_id, _("Say whether the caller accepted the offer or declined it."))
-    return _step(
-        call_id,
-        lambda agent: answer_offer(
-            session=db_session(), settings=app_settings(), **agent, offer_code=code, accepted=given == "yes"
-        ),
-    )
+    return _step(call_id, lambda step: answer_offer(**step, offer_code=code, accepted=given == "yes"))
 
 
 @bp.post("/desk/calls/<int:call_id>/offers/<code>/approval")
 @login_required
 def approval(call_id: int, code: str) -> BaseResponse | str | tuple[str, int]:
     """Ask a supervisor for an offer above the agent's authority."""
-    return _step(
-        call_id, lambda agent: ask_approval(session=db_session(), settings=app_settings(), **agent, offer_code=code)
-    )
+    return _step(call_id, lambda step: request_approval(**step, offer_code=code))
 
 
 @bp.post("/desk/calls/<int:call_id>/finish")
@@ -165,13 +153,11 @@ def finish(call_id: int) -> BaseResponse | str | tuple[str, int]:
     if len(notes) > MAX_NOTES:
         return _finish_error(call_id, _("Notes hold at most %(num)s characters.", num=MAX_NOTES), disposition, notes)
     try:
-        call = close_call(
-            session=db_session(), call_id=call_id, agent_id=current_user.id, disposition=disposition, notes=notes
-        )
+        state = finish_call(**_step_args(call_id), disposition=disposition, notes=notes)
     except CallError as exc:
         return _finish_error(call_id, str(exc), disposition, notes, exc)
     db_session().commit()
-    flash(_("Call closed: %(outcome)s.", outcome=label("disposition", call.disposition)), "success")
+    flash(_("Call closed: %(outcome)s.", outcome=label("disposition", state.call.disposition)), "success")
     return _back_to_search()
 
 
@@ -183,7 +169,7 @@ def cancel(call_id: int) -> BaseResponse | str | tuple[str, int]:
     if len(notes) > MAX_NOTES:
         return _finish_error(call_id, _("Notes hold at most %(num)s characters.", num=MAX_NOTES), "", notes)
     try:
-        cancel_subscription(session=db_session(), call_id=call_id, agent_id=current_user.id, notes=notes)
+        process_cancellation(**_step_args(call_id), notes=notes)
     except CallError as exc:
         return _finish_error(call_id, str(exc), "", notes, exc)
     db_session().commit()
@@ -191,16 +177,20 @@ def cancel(call_id: int) -> BaseResponse | str | tuple[str, int]:
     return _back_to_search()
 
 
-def _step(call_id: int, action: Callable[[dict[str, int]], CallScreen]) -> BaseResponse | str | tuple[str, int]:
+def _step_args(call_id: int) -> dict:
+    """What every step of the call service takes from the request: the session, the settings, the call, the agent."""
+    return {"session": db_session(), "settings": app_settings(), "call_id": call_id, "agent_id": current_user.id}
+
+
+def _step(call_id: int, action: Callable[[dict], CallState]) -> BaseResponse | str | tuple[str, int]:
     """Run one call step; commit on success, store nothing on a refusal and tell the agent why."""
-    session = db_session()
     try:
-        screen = action({"call_id": call_id, "agent_id": current_user.id})
+        state = action(_step_args(call_id))
     except CallError as exc:
         return _step_error(call_id, str(exc), exc)
-    session.commit()
+    db_session().commit()
     if wants_fragment():
-        return render_template("desk/_offers.html", call=screen)
+        return render_template("desk/_offers.html", call=state)
     return _to_call(call_id)
 
 
@@ -208,7 +198,7 @@ def _step_error(call_id: int, message: str, exc: CallError | None = None) -> tup
     db_session().rollback()
     status = _status_for(exc)
     if wants_fragment():
-        return render_template("desk/_offers.html", call=_screen_or_404(call_id), error=message), status
+        return render_template("desk/_offers.html", call=_state_or_404(call_id), error=message), status
     return _page(call_id, error=message), status
 
 
@@ -220,7 +210,7 @@ def _finish_error(
     status = _status_for(exc)
     kept = {"finish_error": message, "disposition": disposition, "notes": notes}
     if wants_fragment():
-        return render_template("desk/_finish.html", call=_screen_or_404(call_id), **kept), status
+        return render_template("desk/_finish.html", call=_state_or_404(call_id), **kept), status
     return _page(call_id, **kept), status
 
 
@@ -230,25 +220,27 @@ def _status_for(exc: CallError | None) -> int:
 
 
 def _page(call_id: int, **extra: object) -> str:
-    screen = _screen_or_404(call_id)
+    state = _state_or_404(call_id, with_account=True)
+    if state.account is None:
+        abort(404)
     return render_template(
         "desk/account.html",
-        view=screen.account.view,
-        screen=screen.account,
-        call=screen,
+        view=state.account.view,
+        screen=state.account,
+        call=state,
         call_key=new_call_key(),
         **extra,
     )
 
 
-def _screen_or_404(call_id: int) -> CallScreen:
-    screen = call_screen(session=db_session(), settings=app_settings(), call_id=call_id)
-    if screen is None:
+def _state_or_404(call_id: int, *, with_account: bool = False) -> CallState:
+    state = call_state(session=db_session(), settings=app_settings(), call_id=call_id, with_account=with_account)
+    if state is None:
         abort(404)
-    return screen
+    return state
 
 
-def _to_call(call_id: int) -> BaseResponse:
+def _to_call(call_id: int | None) -> BaseResponse:
     return redirect(url_for("desk.calls.show", call_id=call_id), code=303)
 
 

@@ -6,8 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from retention_desk.services.accounts import find_accounts
-from retention_desk.services.desk import open_account
+from retention_desk.services.accounts import find_accounts, open_account
 from retention_desk.web.calls import bp as calls_bp
 from retention_desk.web.calls import new_call_key
 from retention_desk.web.context import app_settings, db_session, wants_fragment

@@ -8,7 +8,7 @@ from typing import Any
 from flask_babel import format_date, format_decimal, format_percent, ngettext
 from flask_babel import gettext as _
 
-from retention_desk.ml.reasons import Reason
+from retention_desk.domain.reasons import Reason
 from retention_desk.web.filters import money
 
 Phrase = Callable[[dict[str, Any]], str]

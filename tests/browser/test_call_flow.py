@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from retention_desk.services.approvals import decide
+from retention_desk.services.calls.approvals import decide
 from retention_desk.services.users import get_user_by_username
 from retention_desk.storage.db import get_engine
 from retention_desk.storage.tables import Account, ApprovalRequest, Call, CallOffer, OfferHistory

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from retention_desk.services.calls import start_call
+from retention_desk.services.calls.steps import start_call
 from retention_desk.services.users import get_user_by_username
 from retention_desk.storage.db import get_engine
 from retention_desk.storage.tables import ApprovalRequest, AuditEvent, Call
@@ -53,13 +53,13 @@ def agents_call(db: Session, world_settings, account_id: int) -> int:
         session=db,
         settings=world_settings,
         account_id=account_id,
-        agent=agent,
+        agent_id=agent.id,
         idempotency_key=f"h7-{account_id}",
         reason="price",
         draws=EXPLOIT,
     )
     db.commit()
-    return call.id
+    return call.call.id
 
 
 def test_a_supervisor_filters_the_log_exports_it_and_opens_one_call(desk_page, world_settings, screenshots, db):

@@ -9,16 +9,16 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from retention_desk.services.approvals import (
+from retention_desk.services.audit import list_events
+from retention_desk.services.calls.approvals import (
     ApprovalError,
     approved_for,
     decide,
     get_request,
+    open_request,
     pending_requests,
-    request_approval,
     withdraw_request,
 )
-from retention_desk.services.audit import list_events
 from retention_desk.services.catalog import load_offers, upsert_offers
 from retention_desk.storage.bulk import wipe_world
 from retention_desk.storage.tables import Account, Call, OfferBudgetMonth, OfferHistory, User
@@ -62,7 +62,7 @@ def ask(session: Session, desk: dict[str, object], **kwargs: object):  # noqa: A
     kwargs.setdefault("agent", desk["agent"])
     kwargs.setdefault("account_id", desk["account"].id)
     kwargs.setdefault("offer_code", ABOVE_TIER_1)
-    return request_approval(session, now=NOW, **kwargs)
+    return open_request(session, now=NOW, **kwargs)
 
 
 def test_asking_for_an_offer_above_the_agents_tier_queues_a_pending_request(session: Session, desk) -> None:
@@ -204,7 +204,7 @@ def test_the_asking_agent_may_withdraw_and_a_withdrawn_request_cannot_be_decided
 
 def test_the_pending_queue_is_oldest_first_and_limited(session: Session, desk) -> None:
     made = [
-        request_approval(
+        open_request(
             session, agent=desk["agent"], account_id=desk["account"].id, offer_code=code, now=NOW + timedelta(minutes=i)
         )
         for i, code in enumerate(["LOYAL24", "DISC30", "CREDIT1000"])

@@ -16,16 +16,17 @@ from sqlmodel import Session
 from retention_desk.config import OfferPolicy, Settings
 from retention_desk.domain.clock import utcnow
 from retention_desk.offers.eligibility import check_offers, facts_from_snapshot
-from retention_desk.services.approvals import decide, request_approval
-from retention_desk.services.calls import (
+from retention_desk.services.calls.approvals import decide
+from retention_desk.services.calls.deciding import decide_offers
+from retention_desk.services.calls.state import CallState
+from retention_desk.services.calls.steps import (
     CallError,
+    answer_offer,
     finish_call,
-    offers_for_call,
     present_offer,
     process_cancellation,
-    record_response,
+    request_approval,
     start_call,
-    suggested_offers,
 )
 from retention_desk.services.catalog import offers_in_database
 from retention_desk.services.users import get_user_by_username
@@ -55,26 +56,33 @@ def _active_accounts(session: Session, limit: int = 200) -> list[int]:
 
 def _start(
     session: Session, settings: Settings, account_id: int, key: str, *, agent=None, draws=EXPLOIT, **kwargs
-) -> Call:
-    """A price call on this account; by default the policy's own choice (no exploration, no hold-out)."""
+) -> CallState:
+    """A price call the demo agent (or ``agent``) takes on this account; by default the policy's own choice (no
+    exploration, no hold-out)."""
     kwargs.setdefault("reason", "price")
+    agent = agent or get_user_by_username(session=session, username="agent")
     return start_call(
         session=session,
         settings=settings,
         account_id=account_id,
-        agent=agent,
+        agent_id=agent.id,
         idempotency_key=key,
         draws=draws,
         **kwargs,
     )
 
 
-def _call_with_offers(session: Session, settings: Settings, n: int = 2, agent: str = "agent") -> Call:
+def _step(session: Session, settings: Settings, state: CallState) -> dict:
+    """What every later step of the call takes: the session, the settings, the call and its own agent."""
+    return {"session": session, "settings": settings, "call_id": state.call.id, "agent_id": state.call.agent_id}
+
+
+def _call_with_offers(session: Session, settings: Settings, n: int = 2, agent: str = "agent") -> CallState:
     user = get_user_by_username(session=session, username=agent)
     for account_id in _active_accounts(session):
-        call = _start(session, settings, account_id, f"test-{account_id}", agent=user)
-        if len(suggested_offers(call, settings)) >= n:
-            return call
+        state = _start(session, settings, account_id, f"test-{account_id}", agent=user)
+        if len(state.suggested) >= n:
+            return state
     raise AssertionError("no account in the test world has enough offers worth making")
 
 
@@ -82,7 +90,7 @@ def test_a_call_ranks_only_permitted_offers_with_propensities_summing_to_one(wor
     session, settings = world
     agent = get_user_by_username(session=session, username="agent")
     for account_id in _active_accounts(session, limit=40):
-        call = _start(session, settings, account_id, f"k-{account_id}", agent=agent)
+        call = _start(session, settings, account_id, f"k-{account_id}", agent=agent).call
         snapshot = load_account_snapshot(session, account_id)
         verdicts = check_offers(
             [o for o in offers_in_database(session=session) if o.active],
@@ -104,10 +112,11 @@ def test_a_call_ranks_only_permitted_offers_with_propensities_summing_to_one(wor
 def test_the_same_key_never_logs_a_second_call(world) -> None:
     session, settings = world
     account_id = _active_accounts(session, limit=1)[0]
-    kwargs = dict(session=session, settings=settings, account_id=account_id, agent=None, idempotency_key="same")
+    agent = get_user_by_username(session=session, username="agent")
+    kwargs = dict(session=session, settings=settings, account_id=account_id, agent_id=agent.id, idempotency_key="same")
     first = start_call(**kwargs)
     again = start_call(**kwargs)
-    assert again.id == first.id
+    assert again.call.id == first.call.id
     assert session.execute(select(func.count()).where(Call.idempotency_key == "same")).scalar_one() == 1
     with pytest.raises(CallError, match="another account"):
         start_call(**{**kwargs, "account_id": account_id + 1})
@@ -115,59 +124,60 @@ def test_the_same_key_never_logs_a_second_call(world) -> None:
 
 def test_a_double_clicked_acceptance_logs_once_and_counts_the_budget_once(world) -> None:
     session, settings = world
-    call = _call_with_offers(session, settings, n=1)
-    code = suggested_offers(call, settings)[0]
+    state = _call_with_offers(session, settings, n=1)
+    call, step, code = state.call, _step(session, settings, state), state.suggested[0]
     offer = next(o for o in offers_in_database(session=session) if o.code == code)
     month = budget_month(utcnow())
     before = budget_left(session, [offer], month)[code]
     for _ in range(2):
-        present_offer(session=session, settings=settings, call_id=call.id, offer_code=code)
-        record_response(session=session, call_id=call.id, offer_code=code, accepted=True)
+        present_offer(**step, offer_code=code)
+        answer_offer(**step, offer_code=code, accepted=True)
     assert session.execute(select(func.count()).where(CallOffer.call_id == call.id)).scalar_one() == 1
     history = session.execute(select(OfferHistory).where(OfferHistory.call_id == call.id)).scalars().all()
     assert [h.response for h in history] == ["accepted"]
     if before is not None:
         assert budget_left(session, [offer], month)[code] < before
     with pytest.raises(CallError, match="already recorded as accepted"):
-        record_response(session=session, call_id=call.id, offer_code=code, accepted=False)
-    closed = finish_call(session=session, call_id=call.id, disposition="saved_with_offer")
+        answer_offer(**step, offer_code=code, accepted=False)
+    closed = finish_call(**step, disposition="saved_with_offer").call
     assert closed.offer_code == code and closed.disposition == "saved_with_offer"
-    assert finish_call(session=session, call_id=call.id, disposition="saved_with_offer").id == call.id
+    assert finish_call(**step, disposition="saved_with_offer").call.id == call.id
 
 
 def test_the_desk_moves_on_after_the_offer_limit(world) -> None:
     session, settings = world
     settings = dataclasses.replace(settings, offer_policy=OfferPolicy(max_offers_per_call=1))
-    call = _call_with_offers(session, settings, n=1)
-    codes = [item["offer_code"] for item in call.ranked if item["offer_code"] and not item["needs_approval"]]
-    present_offer(session=session, settings=settings, call_id=call.id, offer_code=codes[0])
+    state = _call_with_offers(session, settings, n=1)
+    step = _step(session, settings, state)
+    codes = [item["offer_code"] for item in state.call.ranked if item["offer_code"] and not item["needs_approval"]]
+    present_offer(**step, offer_code=codes[0])
     with pytest.raises(CallError, match="had its 1 offers"):
-        present_offer(session=session, settings=settings, call_id=call.id, offer_code=codes[1])
+        present_offer(**step, offer_code=codes[1])
 
 
 def test_cancellation_is_one_step_at_any_moment_and_undoes_an_accepted_offer(world) -> None:
     session, settings = world
-    call = _call_with_offers(session, settings, n=1)
-    code = suggested_offers(call, settings)[0]
-    present_offer(session=session, settings=settings, call_id=call.id, offer_code=code)
-    record_response(session=session, call_id=call.id, offer_code=code, accepted=True)
-    closed = process_cancellation(session=session, call_id=call.id, notes="Changed their mind.")
+    state = _call_with_offers(session, settings, n=1)
+    call, step, code = state.call, _step(session, settings, state), state.suggested[0]
+    present_offer(**step, offer_code=code)
+    answer_offer(**step, offer_code=code, accepted=True)
+    closed = process_cancellation(**step, notes="Changed their mind.").call
     assert closed.disposition == "cancelled" and closed.offer_code is None
     assert session.get(Account, call.account_id).status == "cancelled"
     row = session.execute(select(CallOffer).where(CallOffer.call_id == call.id)).scalar_one()
     assert row.response == "withdrawn"
     with pytest.raises(CallError, match="already closed"):
-        present_offer(session=session, settings=settings, call_id=call.id, offer_code=code)
+        present_offer(**step, offer_code=code)
 
 
 def test_a_hold_out_call_gets_no_offer(world) -> None:
     session, settings = world
     account_id = _active_accounts(session, limit=1)[0]
-    call = _start(session, settings, account_id, "holdout", draws=(0.0, 0.0))
-    assert call.decision_mode == "holdout" and suggested_offers(call, settings) == []
-    code = next(item["offer_code"] for item in call.ranked if item["offer_code"])
+    state = _start(session, settings, account_id, "holdout", draws=(0.0, 0.0))
+    assert state.call.decision_mode == "holdout" and state.suggested == []
+    code = next(item["offer_code"] for item in state.call.ranked if item["offer_code"])
     with pytest.raises(CallError, match="hold-out"):
-        present_offer(session=session, settings=settings, call_id=call.id, offer_code=code)
+        present_offer(**_step(session, settings, state), offer_code=code)
 
 
 def test_an_offer_above_the_agent_s_tier_needs_an_approval_first(world) -> None:
@@ -175,19 +185,21 @@ def test_an_offer_above_the_agent_s_tier_needs_an_approval_first(world) -> None:
     agent = get_user_by_username(session=session, username="agent")
     supervisor = get_user_by_username(session=session, username="supervisor")
     for account_id in _active_accounts(session):
-        call = _start(session, settings, account_id, f"approval-{account_id}", agent=agent)
-        gated = [item["offer_code"] for item in call.ranked if item["needs_approval"]]
+        state = _start(session, settings, account_id, f"approval-{account_id}", agent=agent)
+        gated = [item["offer_code"] for item in state.call.ranked if item["needs_approval"]]
         if gated:
             break
     else:
         raise AssertionError("no account in the test world qualifies for a tier-2 offer")
-    code = gated[0]
-    assert code not in suggested_offers(call, settings)
+    code, step = gated[0], _step(session, settings, state)
+    assert code not in state.suggested
     with pytest.raises(CallError, match="approval"):
-        present_offer(session=session, settings=settings, call_id=call.id, offer_code=code)
-    request = request_approval(session, agent=agent, account_id=call.account_id, offer_code=code, call_id=call.id)
-    decide(session, approver=supervisor, request_id=request.id, approve=True)
-    assert present_offer(session=session, settings=settings, call_id=call.id, offer_code=code).offer_code == code
+        present_offer(**step, offer_code=code)
+    asked = request_approval(**step, offer_code=code).line(code)
+    assert asked is not None and asked.approval is not None and asked.approval.status == "pending"
+    decide(session, approver=supervisor, request_id=asked.approval.id, approve=True)
+    presented = present_offer(**step, offer_code=code).line(code)
+    assert presented is not None and presented.presented is not None
 
 
 def test_protected_attributes_never_change_the_ranking(world) -> None:
@@ -199,8 +211,8 @@ def test_protected_attributes_never_change_the_ranking(world) -> None:
             snapshot, birth_year=1930, extra={**snapshot.extra, "gender": "x", "age": 99, "_protected": ["x"]}
         )
         kwargs = dict(session=session, settings=settings, agent_tier=1, reason="price", now=now, draws=EXPLOIT)
-        base = offers_for_call(snapshot=snapshot, **kwargs).decision
-        other = offers_for_call(snapshot=changed, **kwargs).decision
+        base = decide_offers(snapshot=snapshot, **kwargs).decision
+        other = decide_offers(snapshot=changed, **kwargs).decision
         assert [i.as_log() for i in base.items] == [i.as_log() for i in other.items]
 
 
@@ -221,7 +233,7 @@ def test_no_call_ever_exceeds_the_offer_limit_nor_shows_a_non_permitted_offer(
     account_id = accounts[account_pick % len(accounts)]
     with session.begin_nested() as example:
         key = f"prop-{account_id}-{limit}-{len(attempts)}"
-        call = _start(
+        state = _start(
             session,
             settings,
             account_id,
@@ -230,11 +242,12 @@ def test_no_call_ever_exceeds_the_offer_limit_nor_shows_a_non_permitted_offer(
             draws=draws,
             now=utcnow() + timedelta(seconds=1),
         )
+        call = state.call
         ranked = {item["offer_code"] for item in call.ranked if item["offer_code"]}
         for pick in attempts:
             code = catalog[pick % len(catalog)]
             try:
-                present_offer(session=session, settings=settings, call_id=call.id, offer_code=code)
+                present_offer(**_step(session, settings, state), offer_code=code)
                 assert code in ranked
             except CallError:
                 pass

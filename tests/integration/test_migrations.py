@@ -43,7 +43,7 @@ def test_migrations_run_down_and_up_again(backend: str, tmp_path) -> None:
 def test_the_log_sorted_by_risk_walks_an_index_instead_of_sorting(db_url: str) -> None:
     """The usual order of the risk column (highest first, calls without a score last) must match an index on both
     databases, else a million-call log is read and sorted whole for each page (docs/supervisor.md, "Speed")."""
-    from retention_desk.storage.supervisor_queries import CallQuery, _log_select
+    from retention_desk.storage.call_log import CallQuery, _log_select
 
     stmt = _log_select(CallQuery(sort="risk", descending=True)).offset(100).limit(51)
     engine = get_engine(db_url)

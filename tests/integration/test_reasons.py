@@ -10,8 +10,9 @@ import pytest
 from flask import Flask
 from sqlmodel import Session, select
 
+from retention_desk.domain.reasons import Reason
 from retention_desk.ml.features import BillItem, bill_comparison_periods, build_features, rows_to_frame
-from retention_desk.ml.reasons import Reason, describe, explain, reference_values
+from retention_desk.ml.reasons import describe, explain, reference_values
 from retention_desk.ml.registry import serving_model
 from retention_desk.services.scoring import score_account, score_screen
 from retention_desk.storage.db import get_engine

@@ -250,7 +250,7 @@ def test_the_demo_world_s_chosen_model_is_calibrated_on_its_hold_out(db_url: str
     # The demo's own world (seed 7, 20,000 accounts) on a pinned date; the acceptance bound is ECE < 0.05. Its ~630
     # hold-out rows make the binned ECE noisy (a perfectly calibrated model with the same scores shows 0.025-0.058,
     # docs/churn-model.md), so the test also checks the model is no worse than such a model is 95 times in 100.
-    seed_demo_world(url=db_url, accounts=20_000, seed=7, as_of=date(2026, 11, 26), progress=False)
+    seed_demo_world(url=db_url, accounts=20_000, seed=7, as_of=date(2026, 11, 26))
     result = retrain_churn_model(settings=settings, progress=False)
     trained = result.trained
     p = predict_churn(trained.pipeline, trained.holdout_rows, trained.numeric, trained.categorical)

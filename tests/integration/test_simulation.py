@@ -12,8 +12,10 @@ from sqlmodel import Session
 
 from retention_desk.config import Settings
 from retention_desk.offers import ranking
-from retention_desk.services import calls, simulation
-from retention_desk.services.simulation import POLICIES, SimulationError, run_simulation, write_chart
+from retention_desk.services.calls import deciding
+from retention_desk.simulator import run as simulation
+from retention_desk.simulator.report import POLICIES, format_table, write_chart
+from retention_desk.simulator.run import SimulationError, run_simulation
 from retention_desk.storage.db import get_engine
 from retention_desk.storage.tables import Call
 
@@ -35,7 +37,7 @@ def test_the_simulator_ranks_with_the_desk_s_own_function_and_leaves_the_databas
         return decision
 
     # The call service is the only caller of the ranking; the simulator must go through it.
-    monkeypatch.setattr(calls, "rank_offers", spy)
+    monkeypatch.setattr(deciding, "rank_offers", spy)
     before = _count_calls(world_settings.database_url)
     report = run_simulation(settings=world_settings, days=2, calls_per_day=15, seed=3, retrain=True)
 
@@ -58,9 +60,9 @@ def test_the_simulator_ranks_with_the_desk_s_own_function_and_leaves_the_databas
     as_json = json.loads(json.dumps(report.as_json()))
     assert as_json["summary"]["off_policy"]["estimator"] == "switch_doubly_robust"
     assert as_json["days"][1]["off_policy"]["doubly_robust_estimate"] is not None
-    assert "The whole run, 2 days (days 1–2):" in simulation.format_table(report)
+    assert "The whole run, 2 days (days 1–2):" in format_table(report)
     month = replace(report, days=[replace(day, day=k + 1) for k, day in enumerate(report.days * 15)])
-    assert "Last 7 days (days 24–30):" in simulation.format_table(month)
+    assert "Last 7 days (days 24–30):" in format_table(month)
     chart = tmp_path / "sim.svg"
     write_chart(report, chart)
     assert chart.read_text().lstrip().startswith("<?xml")
@@ -86,14 +88,14 @@ def test_the_nightly_off_policy_estimate_rests_on_the_last_days_calls_only(
     world_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen = []
-    real = simulation._off_policy_estimate
+    real = simulation.estimate_serving_policy
 
     def spy(settings, logged):
         seen.append(len(logged))
         return real(settings, logged)
 
     monkeypatch.setattr(simulation, "OPE_WINDOW_DAYS", 2)
-    monkeypatch.setattr(simulation, "_off_policy_estimate", spy)
+    monkeypatch.setattr(simulation, "estimate_serving_policy", spy)
     run_simulation(settings=world_settings, days=3, calls_per_day=6, seed=4, retrain=False)
     assert seen == [6, 12, 12]
 
@@ -112,9 +114,9 @@ def test_the_day_after_a_retrain_is_served_by_the_night_s_champion_from_its_firs
         return result
 
     def start(**kwargs):
-        call = real_start(**kwargs)
-        served.append((kwargs["now"].date(), call.offer_model_version))
-        return call
+        state = real_start(**kwargs)
+        served.append((kwargs["now"].date(), state.call.offer_model_version))
+        return state
 
     monkeypatch.setattr(simulation, "retrain_offer_model", retrain)
     monkeypatch.setattr(simulation, "start_call", start)

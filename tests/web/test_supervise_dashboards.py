@@ -16,7 +16,7 @@ from retention_desk.services.dashboards import (
     holdout_comparison,
     supervisor_dashboard,
 )
-from retention_desk.storage.dashboard_queries import GroupSums
+from retention_desk.storage.dashboards import GroupSums
 from retention_desk.storage.tables import Account, Bill, Call, OfferHistory
 from retention_desk.web.charts import Bar, Series, bar_chart, line_chart
 from tests.web.sign_in_helpers import add_account, add_user, log_in

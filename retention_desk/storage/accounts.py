@@ -1,25 +1,24 @@
-"""Read queries used by the services; the one place to look when a screen is slow.
+"""Accounts as the desk finds and shows them: by phone, number, e-mail or name, with their services, bills,
+tickets and offers; and a spread-out sample of them for "what does a typical account look like" questions.
 
-Every function takes the session as its first argument and returns table rows or plain tuples.
+Every function in storage/ takes the session as its first argument and returns table rows or plain tuples.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlmodel import Session
 
 from retention_desk.storage.tables import (
     Account,
     AccountService,
-    AuditEvent,
     Bill,
-    Call,
     OfferHistory,
     Ticket,
-    User,
 )
 
 # Ids beyond this cannot be a primary key on either database; "0047 91234567" must not overflow a bind.
@@ -114,50 +113,33 @@ def offer_history(session: Session, *, account_id: int, limit: int = 50) -> list
     return list(session.execute(stmt).scalars())
 
 
-def calls_with_agents(session: Session, *, account_id: int, limit: int = 50) -> list[tuple[Call, str | None]]:
-    """The account's calls, newest first, each with the agent's display name."""
-    stmt = (
-        select(Call, User.display_name)
-        .outerjoin(User, User.id == Call.agent_id)
-        .where(Call.account_id == account_id)
-        .order_by(Call.started_at.desc())
-        .limit(limit)
-    )
-    return [(call, name) for call, name in session.execute(stmt).all()]
-
-
-def audit_events_page(
-    session: Session,
-    *,
-    action: str | None = None,
-    actor_name: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    offset: int = 0,
-    limit: int = 50,
-) -> list[AuditEvent]:
-    """One page of the audit log, newest first, filtered in SQL (asks for ``limit`` rows)."""
-    stmt = select(AuditEvent)
-    if action:
-        stmt = stmt.where(AuditEvent.action == action)
-    if actor_name:
-        stmt = stmt.where(AuditEvent.actor_name == actor_name)
-    if since is not None:
-        stmt = stmt.where(AuditEvent.at >= since)
-    if until is not None:
-        stmt = stmt.where(AuditEvent.at < until)
-    stmt = stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).offset(offset).limit(limit)
-    return list(session.execute(stmt).scalars())
-
-
-def audit_actions(session: Session) -> list[str]:
-    """The distinct actions in the audit log, for the filter list."""
-    return list(session.execute(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).scalars())
-
-
-def all_users(session: Session) -> list[User]:
-    return list(session.execute(select(User).order_by(User.role, User.username)).scalars())
-
-
 def count_accounts(session: Session) -> int:
     return int(session.execute(select(func.count()).select_from(Account)).scalar_one())
+
+
+def spread_account_ids(session: Session, *, limit: int) -> list[int]:
+    """Up to ``limit`` account ids spread evenly over the id range (not just the oldest accounts)."""
+    total = int(session.execute(select(func.count()).select_from(Account)).scalar_one())
+    if total == 0 or limit <= 0:
+        return []
+    step = max(total // limit, 1)
+    ids = session.execute(select(Account.id).order_by(Account.id)).scalars()
+    return [i for n, i in enumerate(ids) if n % step == 0][:limit]
+
+
+def active_synthetic_ids(session: Session, n_accounts: int) -> list[int]:
+    """The seeded world's subscribers that are active now, by id (the world's ids run from 1 to its size)."""
+    ids = session.execute(
+        select(Account.id).where(Account.status == "active", Account.source == "synthetic", Account.id <= n_accounts)
+    ).scalars()
+    return sorted(ids)
+
+
+def close_active_accounts(session: Session, account_ids: Sequence[int], when: datetime) -> None:
+    """Mark these accounts cancelled as of ``when`` (those still active)."""
+    if account_ids:
+        session.execute(
+            update(Account)
+            .where(Account.id.in_(list(account_ids)), Account.status == "active")
+            .values(status="cancelled", status_changed_at=when)
+        )

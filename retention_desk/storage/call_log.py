@@ -1,4 +1,4 @@
-"""The supervisor console's SQL: the filtered offer log, its CSV stream, one call's records, spending, offer audit.
+"""The supervisor's offer log: the filtered, sorted calls, page by page or as one stream for the CSV export.
 
 The log is ordered by one sortable column plus the call id (so the order is total and stable between pages) and
 paged with OFFSET/LIMIT. The default order, newest first, walks ``ix_calls_started_at`` backwards and stops after
@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, exists, select
@@ -20,13 +19,8 @@ from sqlmodel import Session
 
 from retention_desk.storage.tables import (
     Account,
-    ApprovalRequest,
-    AuditEvent,
     Call,
     CallOffer,
-    CancelReason,
-    Offer,
-    OfferBudgetMonth,
     User,
 )
 
@@ -129,88 +123,5 @@ def presented_offers(session: Session, call_ids: Sequence[int]) -> list[CallOffe
         select(CallOffer)
         .where(CallOffer.call_id.in_(list(call_ids)))
         .order_by(CallOffer.call_id, CallOffer.presented_at, CallOffer.id)
-    )
-    return list(session.execute(stmt).scalars())
-
-
-def call_with_people(session: Session, call_id: int) -> tuple[Call, Account, User | None] | None:
-    row = session.execute(
-        select(Call, Account, User)
-        .join(Account, Account.id == Call.account_id)
-        .outerjoin(User, User.id == Call.agent_id)
-        .where(Call.id == call_id)
-    ).first()
-    return None if row is None else (row[0], row[1], row[2])
-
-
-def approval_requests_of_call(session: Session, call_id: int) -> list[tuple[ApprovalRequest, str, str | None]]:
-    """The call's approval requests, each with who asked and who decided."""
-    asker, decider = User.__table__.alias("asker"), User.__table__.alias("decider")
-    stmt = (
-        select(ApprovalRequest, asker.c.display_name, decider.c.display_name)
-        .join(asker, asker.c.id == ApprovalRequest.requested_by)
-        .outerjoin(decider, decider.c.id == ApprovalRequest.decided_by)
-        .where(ApprovalRequest.call_id == call_id)
-        .order_by(ApprovalRequest.requested_at, ApprovalRequest.id)
-    )
-    return [(r, a, d) for r, a, d in session.execute(stmt).all()]
-
-
-def pending_approvals(session: Session, *, limit: int) -> list[tuple[ApprovalRequest, Account, User, Offer | None]]:
-    """The pending requests, oldest first (``ix_approval_requests_status_requested``), with account, agent, offer."""
-    stmt = (
-        select(ApprovalRequest, Account, User, Offer)
-        .join(Account, Account.id == ApprovalRequest.account_id)
-        .join(User, User.id == ApprovalRequest.requested_by)
-        .outerjoin(Offer, Offer.code == ApprovalRequest.offer_code)
-        .where(ApprovalRequest.status == "pending")
-        .order_by(ApprovalRequest.requested_at, ApprovalRequest.id)
-        .limit(limit)
-    )
-    return [(r, a, u, o) for r, a, u, o in session.execute(stmt).all()]
-
-
-def agents_and_teams(session: Session) -> tuple[list[tuple[int, str]], list[str]]:
-    """Desk users who may take calls (id, name) and the teams, for the log's filter lists."""
-    users = session.execute(select(User.id, User.display_name, User.team).order_by(User.display_name)).all()
-    teams = sorted({team for _, _, team in users if team})
-    return [(uid, name) for uid, name, _ in users], teams
-
-
-def offer_codes(session: Session) -> list[tuple[str, str]]:
-    return [(c, n) for c, n in session.execute(select(Offer.code, Offer.name).order_by(Offer.code)).all()]
-
-
-def cancel_reasons(session: Session) -> list[tuple[str, str]]:
-    stmt = select(CancelReason.code, CancelReason.label).order_by(CancelReason.sort_order, CancelReason.code)
-    return [(c, label) for c, label in session.execute(stmt).all()]
-
-
-def offers_table(session: Session) -> list[Offer]:
-    """Every offer, active first, then by code."""
-    return list(session.execute(select(Offer).order_by(Offer.active.desc(), Offer.code)).scalars())
-
-
-def offer_row(session: Session, code: str) -> Offer | None:
-    return session.execute(select(Offer).where(Offer.code == code)).scalar_one_or_none()
-
-
-def spent_in_month(session: Session, month: date) -> dict[str, tuple[Decimal, int]]:
-    """What each offer's acceptances committed in ``month`` (its first day), and how many there were."""
-    rows = session.execute(
-        select(OfferBudgetMonth.offer_code, OfferBudgetMonth.spent, OfferBudgetMonth.accepted).where(
-            OfferBudgetMonth.month == month
-        )
-    )
-    return {code: (Decimal(spent), int(accepted)) for code, spent, accepted in rows}
-
-
-def offer_audit_events(session: Session, code: str, *, limit: int = 50) -> list[AuditEvent]:
-    """The audit rows of one offer, newest first."""
-    stmt = (
-        select(AuditEvent)
-        .where(AuditEvent.entity_type == "offer", AuditEvent.entity_id == code)
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        .limit(limit)
     )
     return list(session.execute(stmt).scalars())

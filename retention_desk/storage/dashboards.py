@@ -19,7 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.sqltypes import NullType
 from sqlmodel import Session
 
-from retention_desk.storage.tables import Account, AuditEvent, Bill, Call, CallOffer, OfferHistory
+from retention_desk.storage.tables import Account, Bill, Call, CallOffer, OfferHistory
 
 SAVED_DISPOSITIONS = ("saved_with_offer", "saved_without_offer", "downgraded")
 HORIZONS = (30, 60, 90)
@@ -251,20 +251,3 @@ def latest_call_day(session: Session) -> date | None:
     if isinstance(newest, str):  # SQLite's max() of the stored text skips the column type
         newest = datetime.fromisoformat(newest)
     return newest.date()
-
-
-def model_audit_events(session: Session, *, limit: int = 10) -> list[AuditEvent]:
-    """The newest audit rows about model versions (promotions and roll-backs), newest first."""
-    stmt = (
-        select(AuditEvent)
-        .where(AuditEvent.entity_type == "model_version")
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        .limit(limit)
-    )
-    return list(session.execute(stmt).scalars())
-
-
-def latest_audit_event(session: Session, action: str) -> AuditEvent | None:
-    """The newest audit row of this action (e.g. the nightly job's last run)."""
-    stmt = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    return session.execute(stmt.limit(1)).scalars().first()

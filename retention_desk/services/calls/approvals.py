@@ -10,22 +10,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlmodel import Session
 
 from retention_desk.domain.catalog import OfferSpec
 from retention_desk.domain.clock import utcnow
+from retention_desk.domain.vocabulary import APPROVED, DENIED, PENDING, WITHDRAWN
 from retention_desk.offers.eligibility import Verdict, check_offer, facts_from_snapshot
 from retention_desk.offers.words import describe_refusal
 from retention_desk.services.audit import record_event
 from retention_desk.services.catalog import offers_in_database
 from retention_desk.services.users import can_supervise
+from retention_desk.storage import approvals as stored
 from retention_desk.storage.budgets import budget_left, budget_month
 from retention_desk.storage.tables import ApprovalRequest, Call, User
 from retention_desk.storage.training_data import load_account_snapshot
 
-PENDING, APPROVED, DENIED, WITHDRAWN = "pending", "approved", "denied", "withdrawn"
-STATUSES = (PENDING, APPROVED, DENIED, WITHDRAWN)
 MAX_NOTE = 400
 
 
@@ -33,7 +32,7 @@ class ApprovalError(ValueError):
     """An approval request cannot be made or decided as asked; the message is one sentence for the person."""
 
 
-def request_approval(
+def open_request(
     session: Session,
     *,
     agent: User,
@@ -55,14 +54,7 @@ def request_approval(
         raise ApprovalError(f"Offer {offer.code} is not permitted for this account: {reasons}.")
     if not verdict.needs_approval:
         raise ApprovalError(f"Offer {offer.code} needs no approval: {agent.username} may make it.")
-    existing = session.execute(
-        select(ApprovalRequest).where(
-            ApprovalRequest.account_id == account_id,
-            ApprovalRequest.offer_code == offer.code,
-            ApprovalRequest.status == PENDING,
-            ApprovalRequest.call_id.is_(None) if call_id is None else ApprovalRequest.call_id == call_id,
-        )
-    ).scalar_one_or_none()
+    existing = stored.pending_request(session, account_id=account_id, offer_code=offer.code, call_id=call_id)
     if existing is not None:
         return existing
     request = ApprovalRequest(
@@ -120,14 +112,7 @@ def withdraw_request(session: Session, *, agent: User, request_id: int, now: dat
 
 def pending_requests(session: Session, limit: int = 100) -> list[ApprovalRequest]:
     """The queue a supervisor works through, oldest first."""
-    return list(
-        session.execute(
-            select(ApprovalRequest)
-            .where(ApprovalRequest.status == PENDING)
-            .order_by(ApprovalRequest.requested_at, ApprovalRequest.id)
-            .limit(limit)
-        ).scalars()
-    )
+    return stored.pending_requests(session, limit=limit)
 
 
 def get_request(session: Session, request_id: int) -> ApprovalRequest | None:
@@ -136,16 +121,7 @@ def get_request(session: Session, request_id: int) -> ApprovalRequest | None:
 
 def approved_for(session: Session, *, call_id: int, offer_code: str) -> bool:
     """Whether the offer was approved for this call, so the agent may now present it."""
-    found = session.execute(
-        select(ApprovalRequest.id)
-        .where(
-            ApprovalRequest.call_id == call_id,
-            ApprovalRequest.offer_code == offer_code,
-            ApprovalRequest.status == APPROVED,
-        )
-        .limit(1)
-    ).first()
-    return found is not None
+    return stored.is_approved(session, call_id=call_id, offer_code=offer_code)
 
 
 def _offer(session: Session, offer_code: str) -> OfferSpec:
@@ -177,15 +153,12 @@ def _pending(session: Session, request_id: int) -> ApprovalRequest:
 def _close(
     session: Session, request: ApprovalRequest, *, actor: User, status: str, note: str, now: datetime
 ) -> ApprovalRequest:
-    """Move a pending request to ``status`` with one conditional UPDATE, so two deciders cannot both succeed."""
+    """Move a pending request to ``status`` with one conditional update, so two deciders cannot both succeed."""
     before = _state(request)
-    result = session.execute(
-        update(ApprovalRequest)
-        .where(ApprovalRequest.id == request.id, ApprovalRequest.status == PENDING)
-        .values(status=status, decided_by=actor.id, decided_at=now, note=note)
-        .execution_options(synchronize_session=False)
+    closed = stored.close_request(
+        session, request.id or 0, status=status, decided_by=actor.id, decided_at=now, note=note
     )
-    if result.rowcount != 1:
+    if not closed:
         session.refresh(request)
         raise ApprovalError(f"Approval request {request.id} is already {request.status}.")
     session.refresh(request)
