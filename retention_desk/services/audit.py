@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlmodel import Session
 
 from retention_desk.domain.clock import utcnow
+from retention_desk.storage import audit as stored
 from retention_desk.storage.tables import AuditEvent, User
 
 
@@ -43,17 +43,9 @@ def record_event(
 
 def recent_failed_logins(*, session: Session, username: str, ip: str | None, window: timedelta) -> tuple[int, int]:
     """Failed sign-ins inside the window for this username, and from this address (shared by all web nodes)."""
-    since: datetime = utcnow() - window
-    recent = (AuditEvent.action == "login_failed", AuditEvent.at >= since)
-    by_name = session.execute(
-        select(func.count()).where(*recent, AuditEvent.entity_id == username.strip().lower()[:80])
-    ).scalar_one()
-    by_ip = session.execute(select(func.count()).where(*recent, AuditEvent.ip == ip)).scalar_one() if ip else 0
-    return int(by_name), int(by_ip)
+    return stored.failed_logins_since(session, utcnow() - window, username=username.strip().lower()[:80], ip=ip)
 
 
 def list_events(*, session: Session, limit: int = 100, action: str | None = None) -> list[AuditEvent]:
-    stmt = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
-    if action:
-        stmt = stmt.where(AuditEvent.action == action)
-    return list(session.execute(stmt).scalars())
+    """The newest events, optionally of one action."""
+    return stored.recent_events(session, limit=limit, action=action)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
-from sqlalchemy import select
 from sqlmodel import Session
 
 from retention_desk.domain.catalog import OFFER_FIELDS, OfferSpec, ReasonSpec
@@ -21,6 +20,7 @@ from retention_desk.domain.clock import utcnow
 from retention_desk.domain.vocabulary import CONTRACT_TYPES, OFFER_KINDS, SERVICE_KINDS
 from retention_desk.services.audit import record_event
 from retention_desk.services.seed_files import seed_file
+from retention_desk.storage import catalog as stored
 from retention_desk.storage.tables import CancelReason, Offer, User
 
 COST_MODELS = ("monthly", "one_off")
@@ -280,7 +280,7 @@ def upsert_offers(
     """
     if actor is not None:
         actor_name = actor.username
-    existing = {o.code: o for o in session.execute(select(Offer)).scalars()}
+    existing = {o.code: o for o in stored.offer_rows(session)}
     now = utcnow()
     for spec in offers:
         values = spec.as_dict()
@@ -324,7 +324,7 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def upsert_cancel_reasons(*, session: Session, reasons: list[ReasonSpec]) -> int:
-    existing = {r.code: r for r in session.execute(select(CancelReason)).scalars()}
+    existing = {r.code: r for r in stored.reason_rows(session)}
     for spec in reasons:
         row = existing.get(spec.code)
         if row is None:
@@ -336,8 +336,7 @@ def upsert_cancel_reasons(*, session: Session, reasons: list[ReasonSpec]) -> int
 
 
 def offers_in_database(*, session: Session) -> list[OfferSpec]:
-    rows = session.execute(select(Offer).order_by(Offer.id)).scalars()
-    return [OfferSpec(**{name: getattr(row, name) for name in OFFER_FIELDS}) for row in rows]
+    return [OfferSpec(**{name: getattr(row, name) for name in OFFER_FIELDS}) for row in stored.offer_rows(session)]
 
 
 # --- export -----------------------------------------------------------------------------------------------

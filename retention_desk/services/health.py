@@ -5,11 +5,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import text
-from sqlmodel import Session
-
 from retention_desk.config import Settings
-from retention_desk.storage.db import get_engine, safe_url
+from retention_desk.services.database import display_url, open_session
+from retention_desk.storage.db import ping
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +28,10 @@ def readiness(*, settings: Settings) -> Readiness:
     from retention_desk.services.scoring import model_status
 
     try:
-        session = Session(get_engine(settings.database_url))
-        session.execute(text("SELECT 1"))
+        session = open_session(settings.database_url)
+        ping(session)
     except Exception as exc:  # any failure means "not ready"; the detail goes to the log, not the response
-        log.warning("readiness: database %s unreachable: %s", safe_url(settings.database_url), exc)
+        log.warning("readiness: database %s unreachable: %s", display_url(settings.database_url), exc)
         return Readiness(ok=False, database="unreachable", model="not checked")
     with session:
         try:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlmodel import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from retention_desk.domain.clock import utcnow
 from retention_desk.services.audit import record_event
+from retention_desk.storage import users as stored
 from retention_desk.storage.tables import User
 
 ROLES = ("agent", "supervisor", "admin")
@@ -93,7 +93,7 @@ def create_user(*, session: Session, user_in: UserIn, actor: User | None = None)
 
 
 def get_user_by_username(*, session: Session, username: str) -> User | None:
-    return session.execute(select(User).where(User.username == username.strip().lower())).scalar_one_or_none()
+    return stored.user_by_username(session, username)
 
 
 def get_user(*, session: Session, user_id: int) -> User | None:
