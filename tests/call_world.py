@@ -16,7 +16,7 @@ from sqlmodel import Session
 from retention_desk.config import Settings
 from retention_desk.services.calls import steps as call_service
 from retention_desk.services.calls.steps import start_call
-from retention_desk.services.users import get_user_by_username
+from retention_desk.services.staff.users import get_user_by_username
 from retention_desk.storage.db import get_engine
 from retention_desk.storage.tables import Account
 
@@ -32,6 +32,12 @@ def fix_draws(monkeypatch: pytest.MonkeyPatch) -> None:
 def presentable(ranked: list[dict]) -> list[str]:
     """The offers on a ranked list the agent may present without approval, in rank order."""
     return [i["offer_code"] for i in ranked if i["offer_code"] and not i["needs_approval"]]
+
+
+def offer_first(ranked: list[dict]) -> bool:
+    """The policy's decision is an offer the agent may present (not "no offer", which a day's world can choose)."""
+    top = min(ranked, key=lambda i: i["rank"], default=None)
+    return top is not None and top["offer_code"] is not None and not top["needs_approval"]
 
 
 def owned_account(
