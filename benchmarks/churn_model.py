@@ -18,7 +18,7 @@ from retention_desk.ml.evaluate import evaluate_probabilities
 from retention_desk.ml.features import feature_columns, rows_to_frame
 from retention_desk.ml.pipeline import build_pipeline
 from retention_desk.ml.train import split_holdout, train_churn_pipeline
-from retention_desk.services.training import load_training_rows
+from retention_desk.services.models.nightly import load_training_rows
 
 
 def main(url: str) -> None:

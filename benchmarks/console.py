@@ -43,13 +43,9 @@ from sqlalchemy import select
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.scratch import postgres_database  # noqa: E402
-from retention_desk.services.catalog import (  # noqa: E402
-    load_cancel_reasons,
-    load_offers,
-    upsert_cancel_reasons,
-    upsert_offers,
-)
-from retention_desk.services.users import UserIn, create_user  # noqa: E402
+from retention_desk.services.catalog.files import load_cancel_reasons, load_offers
+from retention_desk.services.catalog.store import upsert_cancel_reasons, upsert_offers
+from retention_desk.services.staff.users import UserIn, create_user  # noqa: E402
 from retention_desk.storage import migrate  # noqa: E402
 from retention_desk.storage.db import dispose_engines, get_engine, session_scope  # noqa: E402
 from retention_desk.storage.tables import User  # noqa: E402

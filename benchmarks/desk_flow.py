@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.scratch import POSTGRES_ENV, postgres_database  # noqa: E402
 from retention_desk.services.seeding import seed_demo_world  # noqa: E402
-from retention_desk.services.users import UserIn, create_user  # noqa: E402
+from retention_desk.services.staff.users import UserIn, create_user  # noqa: E402
 from retention_desk.storage import migrate  # noqa: E402
 from retention_desk.storage.db import dispose_engines, get_engine, session_scope  # noqa: E402
 

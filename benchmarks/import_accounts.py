@@ -104,7 +104,7 @@ def _block(rng: np.random.Generator, n: int) -> str:
 
 def child(url: str, path: str) -> None:
     """Run one import in this process and print its figures as JSON (the parent reads them)."""
-    from retention_desk.services.importing import import_accounts
+    from retention_desk.services.importing.accounts import import_accounts
     from retention_desk.storage import migrate
 
     migrate.upgrade(url)

@@ -27,8 +27,8 @@ from retention_desk.ml.offer_model import FitOptions, OfferResponseModel, fit_on
 from retention_desk.offers.eligibility import check_offers, facts_from_snapshot
 from retention_desk.offers.ranking import rank_offers
 from retention_desk.services.calls.deciding import candidates_for, value_of
-from retention_desk.services.catalog import offers_in_database
-from retention_desk.services.scoring import score_accounts
+from retention_desk.services.catalog.store import offers_in_database
+from retention_desk.services.models.risk import score_accounts
 from retention_desk.simulator.world import active_world_ids, regenerate_world, seeded_world
 from retention_desk.storage.db import session_scope
 from retention_desk.storage.offer_training_data import OfferData, answered_calls, load_offer_data

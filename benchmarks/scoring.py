@@ -28,8 +28,8 @@ from retention_desk.config import test_settings
 from retention_desk.ml.features import feature_columns, rows_to_frame
 from retention_desk.ml.pipeline import build_pipeline
 from retention_desk.ml.scorer import compile_scorer
+from retention_desk.services.models.nightly import load_training_rows
 from retention_desk.services.seeding import seed_demo_world
-from retention_desk.services.training import load_training_rows
 from retention_desk.storage import migrate
 
 OFFERS = 14  # permitted offers in the demo catalog

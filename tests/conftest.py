@@ -88,7 +88,7 @@ def world_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 @pytest.fixture(scope="session")
 def world_settings(world_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    from retention_desk.services.training import retrain_churn_model
+    from retention_desk.services.models.nightly import retrain_churn_model
 
     settings = test_settings(world_url, tmp_path_factory.mktemp("world-files"))
     retrain_churn_model(settings=settings, progress=False)

@@ -27,9 +27,9 @@ class DeskGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         from sqlalchemy.exc import OperationalError
 
-        from retention_desk.services.catalog import CatalogError
-        from retention_desk.services.training import TrainingError
-        from retention_desk.services.users import UserError
+        from retention_desk.services.catalog.files import CatalogError
+        from retention_desk.services.models.nightly import TrainingError
+        from retention_desk.services.staff.users import UserError
 
         try:
             return super().invoke(ctx)

@@ -18,7 +18,8 @@ def catalog_group() -> None:
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, writable=True))
 def catalog_export(file: Path) -> None:
     """Write the database's offer catalog to FILE in the catalog format (seed/README.md)."""
-    from retention_desk.services.catalog import CatalogError, export_offers
+    from retention_desk.services.catalog.files import CatalogError
+    from retention_desk.services.catalog.store import export_offers
     from retention_desk.storage.db import session_scope
 
     settings = migrated_settings()
@@ -38,7 +39,8 @@ def catalog_load(file: Path, actor: str) -> None:
 
     A bad file changes nothing: the error names the offer and the field, and the exit status is 2.
     """
-    from retention_desk.services.catalog import load_catalog_file, load_offers
+    from retention_desk.services.catalog.files import load_offers
+    from retention_desk.services.catalog.store import load_catalog_file
     from retention_desk.storage.db import session_scope
 
     load_offers(file)  # a bad file fails here, before the database is even opened

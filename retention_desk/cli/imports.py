@@ -40,7 +40,7 @@ def import_accounts_command(
     Any bad row stops the whole import (nothing is stored) unless --skip-bad-rows is given; the bad rows are
     listed by line number. Exit status: 0 imported, 1 bad rows, 2 the file or mapping cannot be used.
     """
-    from retention_desk.services.importing import ImportFailed, import_accounts, load_mapping
+    from retention_desk.services.importing.accounts import ImportFailed, import_accounts, load_mapping
 
     ctx = click.get_current_context()
     try:

@@ -37,7 +37,7 @@ def retrain_command(
 
     Exit codes: 0 finished (promoted or kept), 2 failed (e.g. too little data), 3 another retrain is running.
     """
-    from retention_desk.services.training import LockBusy, run_nightly
+    from retention_desk.services.models.nightly import LockBusy, run_nightly
 
     settings = migrated_settings(need_models=True)
     try:
@@ -79,7 +79,7 @@ def _settings() -> Settings:
 )
 def models_list(as_json: bool, kind: str) -> None:
     """Every model version, newest first: kind, status, estimator, hold-out metrics, and whether serving accepts it."""
-    from retention_desk.services.model_registry import list_model_versions
+    from retention_desk.services.models.registry import list_model_versions
 
     settings = _settings()
     versions = list_model_versions(settings=settings, kind=None if kind == "all" else kind)
@@ -109,7 +109,7 @@ def _num(value: float | None) -> str:
 @click.argument("version")
 def models_promote(version: str) -> None:
     """Make VERSION the champion (also rolls back to a retired one) after checking its hash and sklearn version."""
-    from retention_desk.services.model_registry import PromotionError, promote_model
+    from retention_desk.services.models.registry import PromotionError, promote_model
 
     settings = _settings()
     try:
@@ -127,7 +127,7 @@ def models_promote(version: str) -> None:
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
 def models_evaluate(folds: int, as_json: bool, horizon_days: int | None, quiet: bool) -> None:
     """Cross-validated metrics of every candidate estimator, and of the one retrain would choose."""
-    from retention_desk.services.training import evaluate_candidates
+    from retention_desk.services.models.nightly import evaluate_candidates
 
     settings = _settings()
     report = evaluate_candidates(settings=settings, folds=folds, progress=not quiet, horizon_days=horizon_days)

@@ -25,7 +25,7 @@ def users_add(
 ) -> None:
     """Add a user who can sign in to the desk."""
     from retention_desk.services.database import session_scope
-    from retention_desk.services.users import UserIn, create_user
+    from retention_desk.services.staff.users import UserIn, create_user
 
     settings = migrated_settings()
     with session_scope(settings.database_url) as session:
@@ -48,7 +48,7 @@ def users_add(
 def users_list() -> None:
     """List users with their role and tier."""
     from retention_desk.services.database import session_scope
-    from retention_desk.services.oversight import list_users
+    from retention_desk.services.supervision.oversight import list_users
 
     settings = checked_settings()
     with session_scope(settings.database_url) as session:

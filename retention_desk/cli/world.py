@@ -63,8 +63,8 @@ def demo_command(host: str, port: int, n_accounts: int, random_seed: int, no_ser
     """From nothing to a running desk: database, synthetic world, demo users, first model, server."""
     from retention_desk import create_app
     from retention_desk.services.database import display_url
+    from retention_desk.services.models.nightly import has_champion, run_nightly
     from retention_desk.services.seeding import demo_logins, seed_demo_world, world_is_seeded
-    from retention_desk.services.training import has_champion, run_nightly
 
     settings = migrated_settings(demo=True, need_models=True).with_demo_secret()
     click.echo(f"Database: {display_url(settings.database_url)}")

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from retention_desk.config import Settings
 from retention_desk.domain.clock import utcnow
 from retention_desk.domain.contact import normalise_email, normalise_phone
-from retention_desk.services.scoring import ModelStatus, RiskScore, logged_risk, model_status, score_screen
+from retention_desk.services.models.risk import ModelStatus, RiskScore, logged_risk, model_status, score_screen
 from retention_desk.storage import accounts, calls
 from retention_desk.storage.tables import Account, Call
 

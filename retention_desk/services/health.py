@@ -25,7 +25,7 @@ class Readiness:
 
 def readiness(*, settings: Settings) -> Readiness:
     """Checked on every /readyz, so a node whose database or model went away leaves the pool."""
-    from retention_desk.services.scoring import model_status
+    from retention_desk.services.models.risk import model_status
 
     try:
         session = open_session(settings.database_url)

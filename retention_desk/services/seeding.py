@@ -12,16 +12,10 @@ from typing import Any
 from retention_desk.config import ConfigError
 from retention_desk.domain.progress import SILENT, Progress
 from retention_desk.services.audit import record_event
-from retention_desk.services.catalog import (
-    CatalogError,
-    load_cancel_reasons,
-    load_offers,
-    read_toml,
-    upsert_cancel_reasons,
-    upsert_offers,
-)
+from retention_desk.services.catalog.files import CatalogError, load_cancel_reasons, load_offers, read_toml
+from retention_desk.services.catalog.store import upsert_cancel_reasons, upsert_offers
 from retention_desk.services.seed_files import seed_file
-from retention_desk.services.users import UserIn, create_user, get_user_by_username
+from retention_desk.services.staff.users import UserIn, create_user, get_user_by_username
 from retention_desk.storage import bulk
 from retention_desk.storage.db import session_scope
 from retention_desk.synth.history import AgentRef

@@ -15,9 +15,9 @@ from retention_desk.ml.features import Feature
 from retention_desk.ml.policy_value import estimate_policy_value
 from retention_desk.offers.ranking import first_actions
 from retention_desk.services.calls.deciding import candidates_for
-from retention_desk.services.catalog import offers_in_database
+from retention_desk.services.catalog.store import offers_in_database
 from retention_desk.services.database import session_scope
-from retention_desk.services.offer_scoring import predict_offers
+from retention_desk.services.models.offer_predictions import predict_offers
 
 # The nightly off-policy estimate rests on the last week's calls, not every call of the run: the callers drift
 # (accounts leave, faults come and go), and the estimate is set against the next day's callers. On three 30-day

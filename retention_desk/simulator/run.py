@@ -50,9 +50,9 @@ from retention_desk.services.calls.steps import (
     process_cancellation,
     start_call,
 )
-from retention_desk.services.catalog import offers_in_database
+from retention_desk.services.catalog.store import offers_in_database
 from retention_desk.services.database import session_scope
-from retention_desk.services.training import retrain_offer_model
+from retention_desk.services.models.nightly import retrain_offer_model
 from retention_desk.simulator.estimate import OPE_WINDOW_DAYS, Estimate, LoggedCall, estimate_serving_policy
 from retention_desk.simulator.report import ORACLE, OURS, POLICIES, DayResult, SimulationReport, Tally, progress_line
 from retention_desk.simulator.world import (

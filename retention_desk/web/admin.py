@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from retention_desk.services.oversight import add_user, list_users
-from retention_desk.services.users import UserError, UserIn
+from retention_desk.services.staff.users import UserError, UserIn
+from retention_desk.services.supervision.oversight import add_user, list_users
 from retention_desk.web.context import db_session
 from retention_desk.web.forms import UserAddForm
 from retention_desk.web.roles import ADMINS, require_role

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from retention_desk.services.sign_in import sign_in, sign_out
+from retention_desk.services.staff.sign_in import sign_in, sign_out
 from retention_desk.web.context import app_settings, client_ip, db_session
 from retention_desk.web.forms import LoginForm, LogoutForm
 from retention_desk.web.identity import DeskUser

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from flask_login import UserMixin
 
-from retention_desk.services.users import get_user
+from retention_desk.services.staff.users import get_user
 from retention_desk.storage.tables import User
 from retention_desk.web.context import db_session
 

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from retention_desk.services.calls.approvals import decide
-from retention_desk.services.users import get_user_by_username
+from retention_desk.services.staff.users import get_user_by_username
 from retention_desk.storage.db import get_engine
 from retention_desk.storage.tables import Account, ApprovalRequest, Call, CallOffer, OfferHistory
-from tests.call_world import fix_draws, owned_account, presentable
+from tests.call_world import fix_draws, offer_first, owned_account, presentable
 
 pytestmark = pytest.mark.browser
 
@@ -67,7 +67,7 @@ def test_a_screen_popped_call_saves_the_caller_with_an_offer_and_logs_the_ranked
     desk_page, world_settings, screenshots, db
 ):
     page = desk_page
-    account_id = owned_account(world_settings, lambda r: len(presentable(r)) >= 1, BROWSER_SKIP, unique_phone=True)
+    account_id = owned_account(world_settings, offer_first, BROWSER_SKIP, unique_phone=True)
     account = db.get(Account, account_id)
     spoken = phonenumbers.format_number(
         phonenumbers.parse(account.phone_normalised), phonenumbers.PhoneNumberFormat.NATIONAL

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from retention_desk.services.calls.steps import start_call
-from retention_desk.services.users import get_user_by_username
+from retention_desk.services.staff.users import get_user_by_username
 from retention_desk.storage.db import get_engine
 from retention_desk.storage.tables import ApprovalRequest, AuditEvent, Call
 from tests.browser.conftest import VIEWPORT

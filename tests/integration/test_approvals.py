@@ -19,7 +19,8 @@ from retention_desk.services.calls.approvals import (
     pending_requests,
     withdraw_request,
 )
-from retention_desk.services.catalog import load_offers, upsert_offers
+from retention_desk.services.catalog.files import load_offers
+from retention_desk.services.catalog.store import upsert_offers
 from retention_desk.storage.bulk import wipe_world
 from retention_desk.storage.tables import Account, Call, OfferBudgetMonth, OfferHistory, User
 

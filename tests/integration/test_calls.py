@@ -28,8 +28,8 @@ from retention_desk.services.calls.steps import (
     request_approval,
     start_call,
 )
-from retention_desk.services.catalog import offers_in_database
-from retention_desk.services.users import get_user_by_username
+from retention_desk.services.catalog.store import offers_in_database
+from retention_desk.services.staff.users import get_user_by_username
 from retention_desk.storage.budgets import budget_left, budget_month
 from retention_desk.storage.db import get_engine
 from retention_desk.storage.tables import Account, Call, CallOffer, OfferHistory

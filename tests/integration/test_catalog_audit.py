@@ -6,7 +6,8 @@ from decimal import Decimal
 from sqlmodel import Session
 
 from retention_desk.services.audit import list_events
-from retention_desk.services.catalog import load_offers, upsert_offers
+from retention_desk.services.catalog.files import load_offers
+from retention_desk.services.catalog.store import upsert_offers
 
 
 def test_loading_the_catalog_records_each_new_offer(session: Session) -> None:

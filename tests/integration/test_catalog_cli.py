@@ -13,7 +13,8 @@ import tomli_w
 from sqlmodel import Session
 
 from retention_desk.services.audit import list_events
-from retention_desk.services.catalog import load_offers, offers_in_database
+from retention_desk.services.catalog.files import load_offers
+from retention_desk.services.catalog.store import offers_in_database
 from retention_desk.services.seed_files import seed_file
 from retention_desk.storage.db import get_engine
 

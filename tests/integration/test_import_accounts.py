@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from retention_desk.config import Settings
-from retention_desk.services.importing import ImportFailed, import_accounts
-from retention_desk.services.training import load_training_rows
+from retention_desk.services.importing.accounts import ImportFailed, import_accounts
+from retention_desk.services.models.nightly import load_training_rows
 from retention_desk.storage.db import get_engine
 from retention_desk.storage.tables import Account, AuditEvent
 from tests.shared_data import IRANIAN, ORANGE_20, ORANGE_80, ORANGE_MAPPING, needs_shared_data

@@ -48,7 +48,7 @@ def test_an_installed_copy_finds_its_demo_files_away_from_the_checkout(wheel: Pa
     zipfile.ZipFile(wheel).extractall(site)
     probe = (
         "from retention_desk.services.seed_files import seed_file; "
-        "from retention_desk.services.catalog import load_offers; "
+        "from retention_desk.services.catalog.files import load_offers; "
         "print(seed_file('catalog.toml').parent.name, len(load_offers()))"
     )
     env = {**os.environ, "PYTHONPATH": str(site)}

@@ -14,7 +14,7 @@ from retention_desk.domain.reasons import Reason
 from retention_desk.ml.features import BillItem, bill_comparison_periods, build_features, rows_to_frame
 from retention_desk.ml.reasons import describe, explain, reference_values
 from retention_desk.ml.registry import serving_model
-from retention_desk.services.scoring import score_account, score_screen
+from retention_desk.services.models.risk import score_account, score_screen
 from retention_desk.storage.db import get_engine
 from retention_desk.storage.snapshots import AccountSnapshot
 from retention_desk.storage.tables import Account

@@ -17,8 +17,8 @@ from retention_desk.ml import registry
 from retention_desk.ml.registry import artifact_path, load_serving_model, save_model_version, serving_model, sha256_of
 from retention_desk.ml.train import TrainedModel, predict_churn, train_churn_pipeline
 from retention_desk.services.audit import list_events
-from retention_desk.services.model_registry import PromotionError, list_model_versions, promote_model
-from retention_desk.services.scoring import model_status, score_account
+from retention_desk.services.models.registry import PromotionError, list_model_versions, promote_model
+from retention_desk.services.models.risk import model_status, score_account
 from retention_desk.storage.model_versions import CHALLENGER, CHAMPION
 from retention_desk.storage.tables import ModelVersion
 from tests.small_models import contract_driven_rows

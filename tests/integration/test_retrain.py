@@ -17,17 +17,17 @@ from retention_desk.ml.evaluate import expected_calibration_error
 from retention_desk.ml.features import build_features
 from retention_desk.ml.fitting import fit_candidate
 from retention_desk.ml.train import predict_churn
-from retention_desk.services import training
-from retention_desk.services.importing import import_accounts
-from retention_desk.services.scoring import model_status, score_account
-from retention_desk.services.seeding import seed_demo_world
-from retention_desk.services.training import (
+from retention_desk.services.importing.accounts import import_accounts
+from retention_desk.services.models import nightly as training
+from retention_desk.services.models.nightly import (
     LockBusy,
     TrainingError,
     evaluate_candidates,
     has_champion,
     retrain_churn_model,
 )
+from retention_desk.services.models.risk import model_status, score_account
+from retention_desk.services.seeding import seed_demo_world
 from retention_desk.storage.db import session_scope
 from retention_desk.storage.locks import exclusive_lock
 from retention_desk.storage.snapshots import BillItem

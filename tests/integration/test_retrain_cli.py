@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from retention_desk.config import test_settings
 from retention_desk.ml.registry import load_serving_model
-from retention_desk.services.training import NIGHTLY_ACTION
+from retention_desk.services.models.nightly import NIGHTLY_ACTION
 from retention_desk.storage.db import session_scope
 from retention_desk.storage.locks import LockBusy, exclusive_lock
 from retention_desk.storage.tables import AuditEvent, ModelVersion

@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from retention_desk.config import ConfigError
-from retention_desk.services.catalog import export_offers, load_offers
+from retention_desk.services.catalog.files import load_offers
+from retention_desk.services.catalog.store import export_offers
 from retention_desk.services.seeding import demo_logins, seed_demo_world, world_is_seeded
-from retention_desk.services.users import authenticate
+from retention_desk.services.staff.users import authenticate
 from retention_desk.storage.bulk import world_digest
 from retention_desk.storage.db import get_engine
 from retention_desk.storage.tables import Account, AccountService, Bill, Call, CallOffer, CancelReason, Offer, User

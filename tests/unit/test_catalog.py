@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from retention_desk.services.catalog import (
+from retention_desk.services.catalog.files import (
     CatalogError,
     load_cancel_reasons,
     load_offers,

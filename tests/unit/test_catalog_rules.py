@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from retention_desk.services.catalog import CatalogError, parse_offers
+from retention_desk.services.catalog.files import CatalogError, parse_offers
 
 
 def entry(**changes: Any) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from retention_desk.offers.eligibility import (
     facts_from_snapshot,
 )
 from retention_desk.offers.words import PHRASES, describe_refusal
-from retention_desk.services.catalog import load_offers
+from retention_desk.services.catalog.files import load_offers
 from retention_desk.storage.snapshots import AccountSnapshot, OfferItem, ServiceItem
 
 TODAY = date(2026, 11, 26)

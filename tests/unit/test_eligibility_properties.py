@@ -16,7 +16,7 @@ from retention_desk.domain.catalog import OfferSpec, total_cost
 from retention_desk.domain.vocabulary import CONTRACT_TYPES, OFFER_KINDS
 from retention_desk.offers.eligibility import REFUSAL_CODES, AccountFacts, PastOffer, check_offer, check_offers
 from retention_desk.offers.words import describe_refusal
-from retention_desk.services.catalog import offers_to_toml, parse_offers
+from retention_desk.services.catalog.files import offers_to_toml, parse_offers
 
 PLANS = ["TV_ONLY", "BB_ONLY", "DUO_TV_BB", "TRIO"]
 REGIONS = ["Oslo", "Vestland", "Troms", "Agder"]

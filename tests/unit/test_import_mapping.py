@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from retention_desk.ml.features import extra_features
-from retention_desk.services.import_mapping import ImportFailed, MappingError, load_mapping, parse_mapping
-from retention_desk.services.import_rows import (
+from retention_desk.services.importing.mapping import ImportFailed, MappingError, load_mapping, parse_mapping
+from retention_desk.services.importing.rows import (
     AccountRow,
     BadRow,
     RowConverter,

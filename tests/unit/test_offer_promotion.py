@@ -3,7 +3,7 @@ champion; anything else promotes. A hold-out too thin to compare values leaves t
 
 from __future__ import annotations
 
-from retention_desk.services.offer_training import decide_offer_model
+from retention_desk.services.models.offer_training import decide_offer_model
 
 CHAMPION = {"snips": 4000.0, "log_loss": 0.55}
 

@@ -10,7 +10,7 @@ from sqlmodel import Session
 from werkzeug.test import TestResponse
 
 from retention_desk.domain.contact import normalise_email, normalise_phone
-from retention_desk.services.users import UserIn, create_user
+from retention_desk.services.staff.users import UserIn, create_user
 from retention_desk.storage.tables import Account
 
 PASSWORD = "correct horse battery"

@@ -7,8 +7,9 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from retention_desk.services.catalog import load_cancel_reasons, load_offers, upsert_cancel_reasons, upsert_offers
-from retention_desk.services.users import UserIn, create_user
+from retention_desk.services.catalog.files import load_cancel_reasons, load_offers
+from retention_desk.services.catalog.store import upsert_cancel_reasons, upsert_offers
+from retention_desk.services.staff.users import UserIn, create_user
 from retention_desk.storage.tables import ApprovalRequest, Call, CallOffer, OfferBudgetMonth
 from tests.web.sign_in_helpers import PASSWORD, add_account
 

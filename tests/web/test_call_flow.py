@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from retention_desk.config import Settings
 from retention_desk.services.calls.approvals import decide
-from retention_desk.services.users import get_user_by_username
+from retention_desk.services.staff.users import get_user_by_username
 from retention_desk.storage.db import get_engine
 from retention_desk.storage.tables import Account, ApprovalRequest, Call, CallOffer, OfferHistory
 from tests.call_world import fix_draws, owned_account, presentable

@@ -148,7 +148,7 @@ def test_the_account_page_shows_what_the_agent_needs_during_the_call(client, ses
 
 
 def test_money_and_language_follow_the_signed_in_users_locale(app, session):
-    from retention_desk.services.users import UserIn, create_user
+    from retention_desk.services.staff.users import UserIn, create_user
     from tests.web.sign_in_helpers import PASSWORD
 
     create_user(session=session, user_in=UserIn(username="kari", password=PASSWORD, locale="nb"))

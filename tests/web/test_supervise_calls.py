@@ -130,7 +130,7 @@ def test_the_csv_export_streams_the_filtered_calls(client, desk):
 
 
 def test_the_csv_export_reads_in_chunks(session, desk):
-    from retention_desk.services.offer_log import CallFilter, call_log_csv
+    from retention_desk.services.supervision.offer_log import CallFilter, call_log_csv
 
     parts = list(call_log_csv(session=session, filters=CallFilter(), chunk=1))
     assert len(parts) == 4  # the header, then one part per one-call chunk

@@ -9,7 +9,7 @@ from html import unescape
 import pytest
 from sqlalchemy import select
 
-from retention_desk.services.catalog_editor import form_values
+from retention_desk.services.catalog.editor import form_values
 from retention_desk.storage.tables import AuditEvent, Offer
 from tests.web.sign_in_helpers import csrf_token, log_in
 from tests.web.supervise_helpers import add_person, seed_catalog, spend

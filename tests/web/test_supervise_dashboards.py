@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session
 
-from retention_desk.services.dashboards import (
+from retention_desk.services.supervision.dashboards import (
     DashboardError,
     DashboardFilter,
     holdout_comparison,

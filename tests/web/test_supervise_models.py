@@ -11,7 +11,7 @@ from retention_desk.ml import registry
 from retention_desk.ml.registry import save_model_version
 from retention_desk.ml.train import train_churn_pipeline
 from retention_desk.services.audit import list_events, record_event
-from retention_desk.services.training import NIGHTLY_ACTION, TrainingError, run_nightly
+from retention_desk.services.models.nightly import NIGHTLY_ACTION, TrainingError, run_nightly
 from retention_desk.storage.model_versions import CHALLENGER, CHAMPION, get_version
 from tests.small_models import contract_driven_rows
 from tests.web.sign_in_helpers import add_user, csrf_token, log_in

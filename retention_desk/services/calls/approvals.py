@@ -18,8 +18,8 @@ from retention_desk.domain.vocabulary import APPROVED, DENIED, PENDING, WITHDRAW
 from retention_desk.offers.eligibility import Verdict, check_offer, facts_from_snapshot
 from retention_desk.offers.words import describe_refusal
 from retention_desk.services.audit import record_event
-from retention_desk.services.catalog import offers_in_database
-from retention_desk.services.users import can_supervise
+from retention_desk.services.catalog.store import offers_in_database
+from retention_desk.services.staff.users import can_supervise
 from retention_desk.storage import approvals as stored
 from retention_desk.storage.budgets import budget_left, budget_month
 from retention_desk.storage.tables import ApprovalRequest, Call, User

@@ -20,9 +20,9 @@ from retention_desk.ml.offer_model import OfferPredictions
 from retention_desk.offers.eligibility import Verdict, check_offers, facts_from_snapshot
 from retention_desk.offers.ranking import Candidate, Decision, Response, rank_offers
 from retention_desk.offers.value import customer_value
-from retention_desk.services.catalog import offers_in_database
-from retention_desk.services.offer_scoring import predict_offers
-from retention_desk.services.scoring import RiskScore, score_snapshot
+from retention_desk.services.catalog.store import offers_in_database
+from retention_desk.services.models.offer_predictions import predict_offers
+from retention_desk.services.models.risk import RiskScore, score_snapshot
 from retention_desk.storage.budgets import budget_left, budget_month
 from retention_desk.storage.snapshots import AccountSnapshot
 

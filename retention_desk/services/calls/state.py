@@ -18,8 +18,8 @@ from retention_desk.offers.ranking import Decision
 from retention_desk.offers.words import describe_refusal
 from retention_desk.services.accounts import AccountScreen, account_beside_call
 from retention_desk.services.calls.deciding import offer_verdicts
-from retention_desk.services.catalog import offers_in_database
-from retention_desk.services.users import get_user
+from retention_desk.services.catalog.store import offers_in_database
+from retention_desk.services.staff.users import get_user
 from retention_desk.storage import approvals as stored_approvals
 from retention_desk.storage import calls as stored_calls
 from retention_desk.storage import catalog as stored_catalog

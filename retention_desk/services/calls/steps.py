@@ -25,9 +25,9 @@ from retention_desk.domain.vocabulary import DISPOSITIONS
 from retention_desk.services.calls.approvals import ApprovalError, approved_for, open_request
 from retention_desk.services.calls.deciding import decide_offers
 from retention_desk.services.calls.state import CallState, state_of
-from retention_desk.services.catalog import offers_in_database
-from retention_desk.services.scoring import RiskScore, logged_risk, score_snapshot
-from retention_desk.services.users import can_supervise, get_user
+from retention_desk.services.catalog.store import offers_in_database
+from retention_desk.services.models.risk import RiskScore, logged_risk, score_snapshot
+from retention_desk.services.staff.users import can_supervise, get_user
 from retention_desk.storage import calls as stored
 from retention_desk.storage.budgets import budget_month, release_budget, reserve_budget
 from retention_desk.storage.snapshots import AccountSnapshot

@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from retention_desk.services.approval_queue import approval_queue, decide_request
 from retention_desk.services.calls.approvals import MAX_NOTE, ApprovalError
+from retention_desk.services.supervision.approval_queue import approval_queue, decide_request
 from retention_desk.web.context import db_session, wants_fragment
 from retention_desk.web.roles import SUPERVISORS, require_role
 from retention_desk.web.supervise.blueprint import bp

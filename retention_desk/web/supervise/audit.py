@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import render_template, request
 
-from retention_desk.services.oversight import AuditFilter, audit_log_page
+from retention_desk.services.supervision.oversight import AuditFilter, audit_log_page
 from retention_desk.web.context import db_session
 from retention_desk.web.roles import SUPERVISORS, require_role
 from retention_desk.web.supervise.blueprint import bp, date_arg

@@ -8,7 +8,7 @@ from flask import Response, abort, render_template, request, stream_with_context
 from flask_babel import gettext as _
 
 from retention_desk.domain.clock import utcnow
-from retention_desk.services.offer_log import (
+from retention_desk.services.supervision.offer_log import (
     CallFilter,
     OfferLogError,
     call_log_csv,

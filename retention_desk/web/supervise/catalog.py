@@ -9,8 +9,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from retention_desk.domain.vocabulary import CONTRACT_TYPES, OFFER_KINDS
-from retention_desk.services.catalog import COST_MODELS, LIST_RULES, NUMBER_RULES
-from retention_desk.services.catalog_editor import (
+from retention_desk.services.catalog.editor import (
     OfferEditError,
     catalog_overview,
     create_offer,
@@ -22,6 +21,7 @@ from retention_desk.services.catalog_editor import (
     update_offer,
     version_of,
 )
+from retention_desk.services.catalog.files import COST_MODELS, LIST_RULES, NUMBER_RULES
 from retention_desk.web.context import db_session
 from retention_desk.web.risk_words import percent
 from retention_desk.web.roles import SUPERVISORS, require_role

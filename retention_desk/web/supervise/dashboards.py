@@ -6,7 +6,7 @@ from flask import render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from retention_desk.services.dashboards import (
+from retention_desk.services.supervision.dashboards import (
     GROUPS,
     HORIZONS,
     Dashboard,

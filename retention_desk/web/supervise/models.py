@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from retention_desk.services.model_health import model_health
-from retention_desk.services.model_registry import PromotionError, promote_model
+from retention_desk.services.models.registry import PromotionError, promote_model
+from retention_desk.services.supervision.model_health import model_health
 from retention_desk.web.charts import Series, line_chart
 from retention_desk.web.context import app_settings, db_session
 from retention_desk.web.risk_words import percent

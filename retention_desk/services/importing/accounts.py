@@ -20,8 +20,8 @@ from typing import Any
 
 from retention_desk.domain.progress import SILENT, Progress
 from retention_desk.services.audit import record_event
-from retention_desk.services.import_mapping import ImportFailed, ImportMapping, MappingError, load_mapping
-from retention_desk.services.import_rows import AccountRow, BadRow, RowConverter, RowProblem
+from retention_desk.services.importing.mapping import ImportFailed, ImportMapping, MappingError, load_mapping
+from retention_desk.services.importing.rows import AccountRow, BadRow, RowConverter, RowProblem
 from retention_desk.storage.accounts_import import AccountImportWriter, refresh_account_statistics
 from retention_desk.storage.db import session_scope
 

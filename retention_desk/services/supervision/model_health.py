@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from retention_desk.config import Settings
 from retention_desk.ml.registry import KIND, OFFER_KIND, refusal, serving_model
-from retention_desk.services.training import NIGHTLY_ACTION
+from retention_desk.services.models.nightly import NIGHTLY_ACTION
 from retention_desk.storage.audit import latest_audit_event, model_audit_events
 from retention_desk.storage.model_versions import CHALLENGER, CHAMPION, RETIRED, champion_row, list_versions
 from retention_desk.storage.tables import AuditEvent, ModelVersion

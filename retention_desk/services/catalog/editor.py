@@ -21,8 +21,9 @@ from retention_desk.domain.catalog import OfferSpec
 from retention_desk.domain.clock import utcnow
 from retention_desk.domain.i18n import _
 from retention_desk.services.audit import record_event
-from retention_desk.services.catalog import LIST_RULES, NUMBER_RULES, CatalogError, parse_offers, upsert_offers
-from retention_desk.services.users import get_user
+from retention_desk.services.catalog.files import LIST_RULES, NUMBER_RULES, CatalogError, parse_offers
+from retention_desk.services.catalog.store import upsert_offers
+from retention_desk.services.staff.users import get_user
 from retention_desk.storage import audit, budgets, catalog
 from retention_desk.storage.budgets import budget_month
 from retention_desk.storage.tables import AuditEvent, Offer, User

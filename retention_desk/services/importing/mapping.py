@@ -253,7 +253,7 @@ def _csv_options(table: dict[str, Any], fail: Any) -> CsvOptions:
 
 
 def _defaults(table: dict[str, Any], fail: Any) -> dict[str, Any]:
-    from retention_desk.services.import_rows import check_default
+    from retention_desk.services.importing.rows import check_default
 
     _no_unknown_keys(table, ACCOUNT_FIELDS, "defaults.", fail)
     out: dict[str, Any] = {}

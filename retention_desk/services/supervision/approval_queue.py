@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from retention_desk.domain.i18n import _
 from retention_desk.services.calls.approvals import ApprovalError, decide
-from retention_desk.services.users import get_user
+from retention_desk.services.staff.users import get_user
 from retention_desk.storage import approvals
 from retention_desk.storage.tables import ApprovalRequest
 

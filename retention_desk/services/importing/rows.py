@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from retention_desk.domain.contact import normalise_email, normalise_phone
-from retention_desk.services.import_mapping import (
+from retention_desk.services.importing.mapping import (
     CHOICE_FIELDS,
     DATE_FIELDS,
     TEXT_FIELDS,

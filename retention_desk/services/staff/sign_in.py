@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from retention_desk.config import Settings
 from retention_desk.services.audit import recent_failed_logins, record_event
-from retention_desk.services.users import authenticate, get_user
+from retention_desk.services.staff.users import authenticate, get_user
 from retention_desk.storage.tables import User
 
 

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from retention_desk.domain.i18n import _
 from retention_desk.domain.vocabulary import DISPOSITIONS
-from retention_desk.services.catalog import offers_in_database
+from retention_desk.services.catalog.store import offers_in_database
 from retention_desk.storage import approvals, call_log, calls, catalog, users
 
 PAGE_SIZE = 50

@@ -33,7 +33,7 @@ from retention_desk.ml.registry import (
     sha256_of,
     store_version,
 )
-from retention_desk.services.catalog import offers_in_database
+from retention_desk.services.catalog.store import offers_in_database
 from retention_desk.storage.db import session_scope
 from retention_desk.storage.locks import exclusive_lock
 from retention_desk.storage.model_versions import CHALLENGER, CHAMPION

@@ -20,7 +20,7 @@ from retention_desk.ml.registry import load_serving_model, remove_stale_temp_fil
 from retention_desk.ml.selection import CrossValidation, cross_validate
 from retention_desk.ml.train import TrainedModel, predict_churn, train_churn_pipeline
 from retention_desk.services.audit import record_event
-from retention_desk.services.offer_training import OfferRetrainResult, retrain_offer_model
+from retention_desk.services.models.offer_training import OfferRetrainResult, retrain_offer_model
 from retention_desk.storage.db import session_scope
 from retention_desk.storage.locks import LockBusy, exclusive_lock
 from retention_desk.storage.model_versions import CHALLENGER, CHAMPION

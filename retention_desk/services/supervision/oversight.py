@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from retention_desk.services.users import UserIn, create_user, get_user
+from retention_desk.services.staff.users import UserIn, create_user, get_user
 from retention_desk.storage import audit, users
 from retention_desk.storage.tables import User
 
