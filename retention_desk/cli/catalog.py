@@ -20,7 +20,7 @@ def catalog_export(file: Path) -> None:
     """Write the database's offer catalog to FILE in the catalog format (seed/README.md)."""
     from retention_desk.services.catalog.files import CatalogError
     from retention_desk.services.catalog.store import export_offers
-    from retention_desk.storage.db import session_scope
+    from retention_desk.services.database import session_scope
 
     settings = migrated_settings()
     with session_scope(settings.database_url) as session:
@@ -41,7 +41,7 @@ def catalog_load(file: Path, actor: str) -> None:
     """
     from retention_desk.services.catalog.files import load_offers
     from retention_desk.services.catalog.store import load_catalog_file
-    from retention_desk.storage.db import session_scope
+    from retention_desk.services.database import session_scope
 
     load_offers(file)  # a bad file fails here, before the database is even opened
     settings = migrated_settings()

@@ -6,7 +6,7 @@ from flask import current_app, g, request
 from sqlmodel import Session
 
 from retention_desk.config import Settings
-from retention_desk.storage.db import get_engine
+from retention_desk.services.database import open_session
 
 
 def app_settings() -> Settings:
@@ -16,7 +16,7 @@ def app_settings() -> Settings:
 def db_session() -> Session:
     """The request's session, opened on first use so pages that need no database never connect."""
     if "db_session" not in g:
-        g.db_session = Session(get_engine(app_settings().database_url), expire_on_commit=False)
+        g.db_session = open_session(app_settings().database_url)
     return g.db_session
 
 

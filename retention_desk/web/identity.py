@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from flask_login import UserMixin
 
 from retention_desk.services.staff.users import get_user
-from retention_desk.storage.tables import User
 from retention_desk.web.context import db_session
+
+
+class _Person(Protocol):
+    """What the web keeps of a desk user as the user service returns one."""
+
+    id: int | None
+    username: str
+    display_name: str
+    role: str
+    authority_tier: int
+    locale: str
+    active: bool
 
 
 @dataclass(frozen=True)
@@ -22,7 +34,7 @@ class DeskUser(UserMixin):
     active: bool
 
     @classmethod
-    def from_row(cls, user: User) -> DeskUser:
+    def from_row(cls, user: _Person) -> DeskUser:
         return cls(
             id=user.id or 0,
             username=user.username,

@@ -9,15 +9,9 @@ from pathlib import Path
 import pytest
 
 from retention_desk.ml.features import extra_features
+from retention_desk.services.importing.fields import parse_number
 from retention_desk.services.importing.mapping import ImportFailed, MappingError, load_mapping, parse_mapping
-from retention_desk.services.importing.rows import (
-    AccountRow,
-    BadRow,
-    RowConverter,
-    extra_value,
-    parse_number,
-    snake_case,
-)
+from retention_desk.services.importing.rows import AccountRow, BadRow, RowConverter, extra_value, snake_case
 
 TODAY = date(2026, 11, 26)
 SEED_MAPPINGS = Path(__file__).parents[2] / "seed" / "mappings"

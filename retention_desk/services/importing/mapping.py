@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retention_desk.services.importing.fields import ACCOUNT_FIELDS, CHOICE_FIELDS, check_default
 from retention_desk.services.seed_files import seed_dir
 
 
@@ -25,26 +26,6 @@ class MappingError(ImportFailed):
     """The mapping file is missing or wrong; the message names the mapping key."""
 
 
-TEXT_FIELDS = {  # account field -> longest value the column takes
-    "account_no": 40,
-    "first_name": 80,
-    "last_name": 80,
-    "email": 200,
-    "phone": 40,
-    "address": 200,
-    "postcode": 12,
-    "city": 80,
-    "region": 80,
-    "segment": 40,
-    "plan_code": 40,
-    "payment_method": 30,
-}
-CHOICE_FIELDS = {
-    "contract_type": ("month_to_month", "one_year", "two_year"),
-    "status": ("active", "cancelled", "suspended"),
-}
-DATE_FIELDS = ("contract_end", "customer_since")
-ACCOUNT_FIELDS = (*TEXT_FIELDS, *CHOICE_FIELDS, *DATE_FIELDS, "monthly_charge", "currency", "birth_year")
 ACCOUNT_OPTIONS = ("account_no_from_line", "tenure_months", "tenure_days", "phone_region")
 SECTIONS = ("csv", "account", "defaults", "values", "label", "extra")
 CSV_KEYS = ("delimiter", "encoding", "header_row", "decimal", "date_format")
@@ -253,8 +234,6 @@ def _csv_options(table: dict[str, Any], fail: Any) -> CsvOptions:
 
 
 def _defaults(table: dict[str, Any], fail: Any) -> dict[str, Any]:
-    from retention_desk.services.importing.rows import check_default
-
     _no_unknown_keys(table, ACCOUNT_FIELDS, "defaults.", fail)
     out: dict[str, Any] = {}
     for key, value in table.items():

@@ -6,20 +6,21 @@ rules for booleans, numbers, blanks and value maps are tested without a file or 
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import date, timedelta
 from typing import Any
 
 from retention_desk.domain.contact import normalise_email, normalise_phone
-from retention_desk.services.importing.mapping import (
-    CHOICE_FIELDS,
-    DATE_FIELDS,
+from retention_desk.services.importing.fields import (
     TEXT_FIELDS,
+    field_parsers,
+    parse_default,
+    parse_number,
+)
+from retention_desk.services.importing.mapping import (
     ImportFailed,
     ImportMapping,
     MappingError,
@@ -32,14 +33,8 @@ DECLARED_TRUE = TRUE_WORDS | {"1", "y"}
 DECLARED_FALSE = FALSE_WORDS | {"0", "n"}
 # Fields that cannot be empty on an account; an empty cell is a bad row unless [defaults] fills it.
 REQUIRED_FIELDS = ("account_no", "contract_type", "monthly_charge", "currency", "status")
-MAX_MONEY = Decimal("9999999999.99")
 PROTECTED_KEY = "_protected"
 _KINDS = (("number", "numbers"), ("boolean", "booleans"), ("text", "text"))
-_NUMBER = {
-    sep: re.compile(rf"[+-]?(?:[0-9]+(?:{re.escape(sep)}[0-9]*)?|{re.escape(sep)}[0-9]+)(?:[eE][+-]?[0-9]+)?")
-    for sep in ".,"
-}
-_LEADING_ZERO = re.compile(r"[+-]?0[0-9]")
 _TRANSLITERATE = str.maketrans({"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "ß": "ss", "đ": "d", "ł": "l", "œ": "oe"})
 
 
@@ -88,18 +83,6 @@ def snake_case(name: str) -> str:
     return key
 
 
-def parse_number(text: str, decimal: str = ".") -> int | float | None:
-    """A number as written in the file, or None if the text is not one (leading zeros keep codes as text)."""
-    if text.isdigit() and text.isascii():  # the common case, without a regular expression
-        return int(text) if len(text) == 1 or text[0] != "0" else None
-    if not _NUMBER[decimal].fullmatch(text) or _LEADING_ZERO.match(text):  # "0150" is a code, not 150
-        return None
-    if decimal in text or "e" in text.lower():
-        number = float(text.replace(decimal, "."))
-        return number if math.isfinite(number) else None
-    return int(text)
-
-
 def extra_value(raw: str, *, kind: str = "auto", decimal: str = ".") -> Any:
     """An extra attribute's value: None for blank, bool for yes/no words, numbers as numbers, else the text.
 
@@ -135,112 +118,6 @@ def extra_value(raw: str, *, kind: str = "auto", decimal: str = ".") -> Any:
 # --- account fields -------------------------------------------------------------------------------------------
 
 
-def _parse_text(field: str) -> Callable[[str], str]:
-    limit = TEXT_FIELDS[field]
-
-    def parse(text: str) -> str:
-        if len(text) > limit:
-            raise ValueError(f"is longer than {limit} characters")
-        return text
-
-    return parse
-
-
-def _parse_choice(field: str) -> Callable[[str], str]:
-    allowed = CHOICE_FIELDS[field]
-
-    def parse(text: str) -> str:
-        if text not in allowed:
-            raise ValueError(f"is not one of {', '.join(allowed)} (map it under [values.{field}])")
-        return text
-
-    return parse
-
-
-def _parse_money(text: str, decimal: str = ".") -> Decimal:
-    number = parse_number(text.replace(" ", ""), decimal)
-    if number is None:
-        raise ValueError("is not an amount of money")
-    amount = Decimal(str(number))
-    if amount < 0:
-        raise ValueError("is negative")
-    if amount > MAX_MONEY:
-        raise ValueError("is too large")
-    return amount.quantize(Decimal("0.01"))
-
-
-def _parse_currency(text: str) -> str:
-    if len(text) != 3 or not text.isalpha():
-        raise ValueError("is not a three-letter currency code such as NOK")
-    return text.upper()
-
-
-def _parse_birth_year(text: str) -> int:
-    year = parse_number(text)
-    if not isinstance(year, int) or not 1900 <= year <= date.today().year:
-        raise ValueError("is not a year of birth")
-    return year
-
-
-def _parse_date(date_format: str) -> Callable[[str], date]:
-    def parse(text: str) -> date:
-        try:
-            return datetime.strptime(text, date_format).date()
-        except ValueError:
-            raise ValueError(f"is not a date written like {date(2026, 1, 31).strftime(date_format)}") from None
-
-    return parse
-
-
-def field_parsers(mapping: ImportMapping) -> dict[str, Callable[[str], Any]]:
-    """Text -> stored value, per account field; raises ValueError with the reason."""
-    parsers: dict[str, Callable[[str], Any]] = {key: _parse_text(key) for key in TEXT_FIELDS}
-    parsers.update({key: _parse_choice(key) for key in CHOICE_FIELDS})
-    parsers.update({key: _parse_date(mapping.csv.date_format) for key in DATE_FIELDS})
-    parsers["monthly_charge"] = lambda text: _parse_money(text, mapping.csv.decimal)
-    parsers["currency"] = _parse_currency
-    parsers["birth_year"] = _parse_birth_year
-
-    def email(text: str) -> str:
-        if normalise_email(text) is None or " " in text:
-            raise ValueError("is not an e-mail address")
-        return _parse_text("email")(text)
-
-    def phone(text: str) -> str:
-        if normalise_phone(text, mapping.phone_region) is None:
-            raise ValueError(f"is not a phone number (read with country {mapping.phone_region})")
-        return _parse_text("phone")(text)
-
-    parsers["email"] = email
-    parsers["phone"] = phone
-    return parsers
-
-
-def parse_default(key: str, value: Any, mapping: ImportMapping | None = None) -> Any:
-    """A [defaults] value as stored; TOML dates and numbers are accepted as they are."""
-    if key in DATE_FIELDS and isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if key in DATE_FIELDS and isinstance(value, str):
-        return _parse_date("%Y-%m-%d")(value)
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValueError(f"must be a text or a number, not {value!r}")
-    text = str(value)
-    if key == "monthly_charge":
-        return _parse_money(text)
-    if key == "birth_year":
-        return _parse_birth_year(text)
-    return field_parsers(mapping or ImportMapping(columns={}))[key](text)
-
-
-def check_default(key: str, value: Any) -> str | None:
-    """The problem with a [defaults] value, or None."""
-    try:
-        parse_default(key, value)
-    except ValueError as exc:
-        return str(exc)
-    return None
-
-
 def derived_fields(fields: dict[str, Any], phone_region: str) -> dict[str, Any]:
     """The search keys the desk looks accounts up by, kept in step with the fields they come from."""
     out: dict[str, Any] = {}
@@ -268,8 +145,10 @@ class RowConverter:
         self.today = today
         index = _header_index(header)
         _check_referenced(mapping, index)
-        self.parsers = field_parsers(mapping)
-        self.defaults = {key: parse_default(key, value, mapping) for key, value in mapping.defaults.items()}
+        self.parsers = field_parsers(
+            date_format=mapping.csv.date_format, decimal=mapping.csv.decimal, phone_region=mapping.phone_region
+        )
+        self.defaults = {key: parse_default(key, value, self.parsers) for key, value in mapping.defaults.items()}
         self.field_columns = [(key, column, index[column]) for key, column in mapping.columns.items()]
         self.label_index = index[mapping.label.column] if mapping.label else None
         tenure = mapping.tenure_months or mapping.tenure_days
