@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, fields
 
 from flask_login import UserMixin
 
 from retention_desk.services.staff.users import get_user
 from retention_desk.web.context import db_session
-
-
-class _Person(Protocol):
-    """What the web keeps of a desk user as the user service returns one."""
-
-    id: int | None
-    username: str
-    display_name: str
-    role: str
-    authority_tier: int
-    locale: str
-    active: bool
 
 
 @dataclass(frozen=True)
@@ -34,16 +21,9 @@ class DeskUser(UserMixin):
     active: bool
 
     @classmethod
-    def from_row(cls, user: _Person) -> DeskUser:
-        return cls(
-            id=user.id or 0,
-            username=user.username,
-            display_name=user.display_name,
-            role=user.role,
-            authority_tier=user.authority_tier,
-            locale=user.locale,
-            active=user.active,
-        )
+    def from_row(cls, user: object) -> DeskUser:
+        """The fields of this class, copied from a user as the user service returns one."""
+        return cls(**{**{f.name: getattr(user, f.name) for f in fields(cls)}, "id": getattr(user, "id", None) or 0})
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]
