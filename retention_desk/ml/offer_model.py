@@ -1,7 +1,7 @@
 """The offer-response model: P(the caller stays | action, account, cancel reason) and P(accept | offer presented).
 
-The stay part is an L2-regularised logistic regression over the same account features as the churn model
-(``features.build_features``, with a log twin of each count-like number, ``_encoder``), the cancel reason, and
+The stay part is an L2-regularised logistic regression over the same account features as the churn model, encoded
+alike (``encoding.logistic_encoder``, with a log twin of each count-like number), the cancel reason, and
 action terms; the acceptance part uses the same action terms.
 By default (``JOINT``, ml/offer_joint.py) both are refitted together on each call's answers and fate: callers who
 would stay anyway take gifts, would-be leavers take what keeps them, and saves last to the horizon by offer kind;
@@ -32,22 +32,18 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from scipy import optimize, sparse
 from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from retention_desk.ml.encoding import logistic_encoder, skewed_counts
 from retention_desk.ml.features import EXTRA_PREFIX, Feature, feature_columns, is_protected, rows_to_frame
 from retention_desk.ml.offer_joint import CallAnswers, durability, fit_joint
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 __all__ = [
     "CallAnswers",
@@ -348,8 +344,7 @@ class OfferResponseModel:
         frame = rows_to_frame(rows, self.numeric, self.categorical)
         frame[REASON] = [r or NO_REASON for r in reasons]
         with threadpool_limits(limits=1):
-            x = self.encoder.transform(frame)
-        return x.toarray() if sparse.issparse(x) else np.asarray(x)
+            return _dense(self.encoder.transform(frame))
 
     def _usage(self, rows: Sequence[Mapping[str, Feature]]) -> np.ndarray:
         if not self.usage:
@@ -544,9 +539,9 @@ def fit_offer_model(
     usage = [c for c in numeric if c.startswith(EXTRA_PREFIX)] if wants_usage else []
     frame = rows_to_frame(rows, numeric, categorical)
     frame[REASON] = [r or NO_REASON for r in reasons]
-    encoder = _encoder(numeric, categorical, _skewed_counts(frame, numeric))
+    encoder = logistic_encoder(numeric, [*categorical, REASON], logged=skewed_counts(frame, numeric))
     with threadpool_limits(limits=1):
-        x = np.asarray(encoder.fit_transform(frame), dtype=float)
+        x = _dense(encoder.fit_transform(frame))
     raw_usage = np.array([[_num(r.get(u)) for u in usage] for r in rows], dtype=float).reshape(len(rows), len(usage))
     usage_mean = np.nanmean(raw_usage, axis=0) if usage else np.zeros(0)
     usage_scale = np.nanstd(raw_usage, axis=0) if usage else np.ones(0)
@@ -873,51 +868,6 @@ def _fit_joint(
     return True
 
 
-def _skewed_counts(frame: pd.DataFrame, numeric: Sequence[str]) -> list[str]:
-    """The numbers that get a log twin: never negative in training and more than a yes/no (tenure, faults, usage)."""
-    return [c for c in numeric if frame[c].min() >= 0 and frame[c].nunique() > 2]
-
-
-def _log1p(values: np.ndarray) -> np.ndarray:
-    return np.log1p(np.clip(values, 0.0, None))  # a serving value below training's floor counts as 0
-
-
-def _encoder(numeric: Sequence[str], categorical: Sequence[str], logged: Sequence[str] = ()) -> ColumnTransformer:
-    """The churn model's logistic encoding (one-hot categories, imputed and scaled numbers) plus the reason, and a
-    log twin of each number in ``logged``.
-
-    With both x and log(1 + x) a linear stay part can draw an effect that is steep at first and then levels off: the
-    first months of tenure, the first faults (docs/offer-model.md, "Log twins", for what it was measured to be worth).
-    """
-    return ColumnTransformer(
-        [
-            (
-                "categories",
-                OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=20, max_categories=60),
-                [*categorical, REASON],
-            ),
-            (
-                "numbers",
-                Pipeline(
-                    [
-                        ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
-                        ("scale", StandardScaler()),
-                    ]
-                ),
-                list(numeric),
-            ),
-            (
-                "logs",
-                Pipeline(
-                    [
-                        ("log", FunctionTransformer(_log1p, feature_names_out="one-to-one")),
-                        ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-                        ("scale", StandardScaler()),
-                    ]
-                ),
-                list(logged),
-            ),
-        ],
-        verbose_feature_names_out=True,
-        sparse_threshold=0.0,
-    )
+def _dense(x: Any) -> np.ndarray:
+    """An encoder's output as a dense float array (the one-hot blocks may come out sparse)."""
+    return x.toarray() if sparse.issparse(x) else np.asarray(x, dtype=float)
