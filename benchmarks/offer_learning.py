@@ -32,6 +32,7 @@ from retention_desk.ml.offer_joint import CallAnswers
 from retention_desk.ml.offer_model import OfferResponseModel, fit_on_decisions
 from retention_desk.offers.ranking import rank_offers
 from retention_desk.services.calls import candidates_for
+from retention_desk.storage.offer_training_data import Answer
 
 LAST_WEEK = 7
 
@@ -118,7 +119,8 @@ class _Loop:
                     order = self.order(model, context, policy, (float(u[0]), float(u[1])))
                 outcome = self.world.play(callers, i, order)
                 ending = outcome.saved if outcome.accepted is None else None
-                logged.append(CallAnswers(row, reason, outcome.answers, None, None, ending))
+                answers = tuple(Answer(code, yes) for code, yes in outcome.answers)
+                logged.append(CallAnswers(row, reason, answers, None, None, ending))
                 if day > days - LAST_WEEK:
                     ours += self.world.expected(callers, i, order, value, self.costs)[0]
                     oracle += self.oracle(context)

@@ -21,6 +21,7 @@ import numpy as np
 
 from retention_desk.config import Settings
 from retention_desk.ml.features import build_features
+from retention_desk.ml.offer_data import OfferData, answered_calls, load_offer_data
 from retention_desk.ml.offer_joint import CallAnswers
 from retention_desk.ml.offer_model import FitOptions, OfferResponseModel, fit_on_decisions, prior_offer_model
 from retention_desk.offers.eligibility import check_offers, facts_from_snapshot, total_cost
@@ -30,7 +31,6 @@ from retention_desk.services.catalog import offers_in_database
 from retention_desk.services.scoring import score_accounts
 from retention_desk.services.simulation import active_world_ids, regenerate_world, seeded_world
 from retention_desk.storage.db import session_scope
-from retention_desk.storage.offer_training_data import OfferData, answered_calls, load_offer_data
 from retention_desk.storage.training_data import load_account_snapshots, plan_training_set
 from retention_desk.synth.simulation import SimulatedWorld
 

@@ -32,6 +32,7 @@ import numpy as np
 from scipy import optimize, sparse
 
 from retention_desk.ml.features import Feature
+from retention_desk.storage.offer_training_data import Answer
 
 # A would-be leaver who declined every offer and is still here at the horizon: rare, but real desks see callers
 # change their minds; a hard 0 would make one such call impossible under the model.
@@ -49,7 +50,7 @@ class CallAnswers:
 
     features: Mapping[str, Feature]
     reason: str | None
-    answers: tuple[tuple[str, bool], ...]  # (offer code, accepted), in the order presented
+    answers: tuple[Answer, ...]  # in the order presented
     stayed: bool | None  # still a subscriber at the label horizon; None = too recent to know
     propensity: float | None = None  # P(the logging policy made this call's decision), when labelled
     # How a call that accepted nothing ended: True = stayed, False = cancelled, None = unknown (open, called back,

@@ -91,7 +91,7 @@ class OfferLike(Protocol):
 
 
 class LoggedDecision(Protocol):
-    """One labelled call as the model learns from it (``storage.offer_training_data.OfferExample`` fits)."""
+    """One labelled call as the model learns from it (``ml.offer_data.OfferExample`` fits)."""
 
     @property
     def features(self) -> Mapping[str, Feature]: ...
@@ -816,7 +816,7 @@ def _fit_joint(
     options: FitOptions,
 ) -> bool:
     """The joint estimator (ml/offer_joint.py) on every call's answers and fate; False when there is too little."""
-    usable = [call for call in calls if all(code in kinds for code, _ in call.answers)]
+    usable = [call for call in calls if all(a.offer_code in kinds for a in call.answers)]
     if sum(len(call.answers) for call in usable) < 50 or not any(call.stayed is not None for call in usable):
         return False
     rows = [call.features for call in usable]
@@ -827,7 +827,8 @@ def _fit_joint(
     accepted: list[bool] = []
     for i, call in enumerate(usable):
         segment = str(call.features.get("segment") or MISSING)
-        for code, yes in call.answers:
+        for answer in call.answers:
+            code, yes = answer.offer_code, answer.accepted
             row = len(call_of)
             leaver.add_action(row, code, kinds[code], call.reason or NO_REASON, segment, usage[i], model.usage, None)
             gift.add_action(row, code, kinds[code], call.reason or NO_REASON, segment, usage[i], model.usage, None)
@@ -835,7 +836,7 @@ def _fit_joint(
             accepted.append(yes)
             if yes:
                 break
-    took = [next((kinds[code] for code, yes in call.answers if yes), None) for call in usable]
+    took = [next((kinds[a.offer_code] for a in call.answers if a.accepted), None) for call in usable]
     weight = np.ones(len(usable))
     labelled = [i for i, call in enumerate(usable) if call.stayed is not None and call.propensity is not None]
     if options.weighted and labelled:
@@ -853,7 +854,7 @@ def _fit_joint(
             presentation_call=np.array(call_of, dtype=np.int64),
             accepted=np.array(accepted, dtype=bool),
             kinds_of_calls=took,
-            kind_names=sorted({kinds[code] for call in usable for code, _ in call.answers}),
+            kind_names=sorted({kinds[a.offer_code] for call in usable for a in call.answers}),
             start_coef=model.stay.base_coef if model.stay is not None else np.zeros(x.shape[1]),
             start_intercept=model.stay.intercept if model.stay is not None else 0.0,
             weight=weight,
@@ -863,7 +864,7 @@ def _fit_joint(
         )
     model.stay = _Linear(fit.stay_coef, fit.stay_intercept, {})
     model.leaver, model.gift, model.durable = fit.leaver, fit.gift, fit.durable
-    model.accept_codes = frozenset(code for call in usable for code, _ in call.answers)
+    model.accept_codes = frozenset(a.offer_code for call in usable for a in call.answers)
     model.accept_kinds = frozenset(kinds[code] for code in model.accept_codes)
     return True
 

@@ -20,6 +20,7 @@ import sklearn
 
 from retention_desk.config import Settings
 from retention_desk.ml.fitting import predict_churn
+from retention_desk.ml.offer_data import OfferData, OfferExample, answered_calls, load_offer_data
 from retention_desk.ml.offer_evaluation import baseline_values, greedy_value, rewards_of, stay_log_loss
 from retention_desk.ml.offer_model import MIN_DECISIONS, OfferResponseModel, fit_on_decisions, prior_offer_model
 from retention_desk.ml.policy_value import snips_difference
@@ -36,7 +37,6 @@ from retention_desk.services.catalog import offers_in_database
 from retention_desk.storage.db import session_scope
 from retention_desk.storage.locks import exclusive_lock
 from retention_desk.storage.model_versions import CHALLENGER, CHAMPION
-from retention_desk.storage.offer_training_data import OfferData, OfferExample, answered_calls, load_offer_data
 from retention_desk.storage.tables import ModelVersion
 from retention_desk.storage.training_data import plan_training_set
 from retention_desk.storage.types import utcnow

@@ -16,6 +16,7 @@ from tqdm import tqdm
 from retention_desk.config import ConfigError, Settings
 from retention_desk.ml.evaluate import evaluate_probabilities
 from retention_desk.ml.features import Feature, build_features
+from retention_desk.ml.labels import labelled_examples
 from retention_desk.ml.registry import load_serving_model, remove_stale_temp_files, save_model_version
 from retention_desk.ml.selection import CrossValidation, cross_validate
 from retention_desk.ml.train import TrainedModel, predict_churn, train_churn_pipeline
@@ -24,7 +25,7 @@ from retention_desk.services.offer_training import OfferRetrainResult, retrain_o
 from retention_desk.storage.db import session_scope
 from retention_desk.storage.locks import LockBusy, exclusive_lock
 from retention_desk.storage.model_versions import CHALLENGER, CHAMPION
-from retention_desk.storage.training_data import iter_training_examples, plan_training_set
+from retention_desk.storage.training_data import iter_training_records, plan_training_set
 
 __all__ = [
     "LockBusy",
@@ -325,7 +326,7 @@ def load_training_rows(*, settings: Settings, progress: bool, horizon_days: int 
     times: list[datetime | None] = []
     with session_scope(settings.database_url) as session:
         plan = plan_training_set(session, label_horizon_days=horizon_days)
-        examples = iter_training_examples(session, plan)
+        examples = labelled_examples(iter_training_records(session, plan), plan.label_horizon_days)
         for example in tqdm(examples, total=plan.total, desc="features", unit="row", disable=not progress):
             rows.append(build_features(example.snapshot, example.as_of))
             labels.append(int(example.churned))

@@ -13,13 +13,13 @@ from sqlmodel import Session
 
 from retention_desk.config import Settings
 from retention_desk.ml import registry
+from retention_desk.ml.offer_data import load_offer_data
 from retention_desk.ml.registry import OFFER_KIND, artifact_path, serving_model
 from retention_desk.services.catalog import offers_in_database
 from retention_desk.services.model_registry import list_model_versions, promote_model
 from retention_desk.services.offer_scoring import offer_model_status, predict_offers
 from retention_desk.services.offer_training import retrain_offer_model
 from retention_desk.storage.db import get_engine, session_scope
-from retention_desk.storage.offer_training_data import load_offer_data
 from retention_desk.storage.tables import ModelVersion
 from retention_desk.storage.training_data import plan_training_set
 

@@ -15,6 +15,7 @@ from retention_desk.ml import registry
 from retention_desk.ml.evaluate import expected_calibration_error
 from retention_desk.ml.features import build_features
 from retention_desk.ml.fitting import fit_candidate
+from retention_desk.ml.labels import churn_label_of
 from retention_desk.ml.train import predict_churn
 from retention_desk.services import training
 from retention_desk.services.importing import import_accounts
@@ -31,7 +32,7 @@ from retention_desk.storage.db import session_scope
 from retention_desk.storage.locks import exclusive_lock
 from retention_desk.storage.snapshots import BillItem
 from retention_desk.storage.tables import Account, ModelVersion
-from retention_desk.storage.training_data import churn_label_of, load_account_snapshots
+from retention_desk.storage.training_data import load_account_snapshots
 from retention_desk.storage.types import utcnow
 from tests.integration.churn_world import insert_call_world
 from tests.shared_data import ORANGE_20, ORANGE_80, ORANGE_MAPPING, needs_shared_data

@@ -9,16 +9,11 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from retention_desk.ml.labels import ending_of
+from retention_desk.ml.offer_data import OfferData, OfferExample, OfferPresentation, RecentCall, answered_calls
 from retention_desk.ml.offer_joint import _sigmoid, durability
 from retention_desk.ml.offer_model import CallAnswers, FitOptions, OfferResponseModel, fit_offer_model
-from retention_desk.storage.offer_training_data import (
-    OfferData,
-    OfferExample,
-    OfferPresentation,
-    RecentCall,
-    answered_calls,
-    ending_of,
-)
+from retention_desk.storage.offer_training_data import Answer
 from tests.unit.test_offer_model import Spec, _row
 
 GIFT = Spec("CHANNEL_FREE", "premium_channel", 0.4)
@@ -44,7 +39,7 @@ def _calls(n: int = 8000, seed: int = 11, known: float = 0.8, endings: bool = Fa
         saved_by = action if yes else None
         stayed = (stays_anyway or yes) and rng.random() < LASTS[saved_by]
         is_known = rng.random() < known
-        answers = ((action, yes),) if action else ()
+        answers = (Answer(action, yes),) if action else ()
         ending = stays_anyway if endings and not yes else None
         calls.append(CallAnswers(row, "price", answers, stayed if is_known else None, 1 / 3, ending))
         if is_known:
@@ -60,7 +55,9 @@ def _fit(decisions, calls, use_calls: bool = True) -> OfferResponseModel:
         propensities=[1 / 3] * len(decisions),
         stayed=[d[2] for d in decisions],
         kinds=KINDS,
-        presentations=[(c.features, c.reason, *c.answers[0], False) for c in calls if c.answers],
+        presentations=[
+            (c.features, c.reason, c.answers[0].offer_code, c.answers[0].accepted, False) for c in calls if c.answers
+        ],
         calls=calls if use_calls else (),
         options=FitOptions(estimator="joint"),
     )
@@ -151,15 +148,15 @@ def test_the_nightly_input_holds_every_call_but_the_hold_out_with_fates_only_whe
     )
     calls = {(c.reason, c.answers): c for c in answered_calls(data, leave_out={3})}
     assert set(calls) == {
-        ("price", (("CREDIT", False), ("DISC", True))),
+        ("price", (Answer("CREDIT", False), Answer("DISC", True))),
         ("price", ()),
-        ("content", (("FILM", True),)),
+        ("content", (Answer("FILM", True),)),
         ("not_using", ()),
-        ("price", (("DISC", False),)),
+        ("price", (Answer("DISC", False),)),
     }
     assert calls[("price", ())].stayed is False and calls[("price", ())].propensity == 0.25
     assert calls[("price", ())].stayed_at_call is False
-    assert calls[("content", (("FILM", True),))].stayed is None
+    assert calls[("content", (Answer("FILM", True),))].stayed is None
     assert calls[("not_using", ())].stayed is None and calls[("not_using", ())].stayed_at_call is True
 
 
@@ -207,7 +204,7 @@ def test_the_stay_part_draws_a_share_that_rises_steeply_over_the_first_months_an
         stays_anyway = rng.random() < share(row["tenure_months"])
         action = rng.choice([None, GIFT.code, SAVER.code])
         yes = action is not None and rng.random() < (0.3 if stays_anyway else 0.2)
-        answers = ((action, yes),) if action else ()
+        answers = (Answer(action, yes),) if action else ()
         calls.append(CallAnswers(row, "price", answers, stays_anyway or yes, 1 / 3, None if yes else stays_anyway))
         decisions.append((row, action, stays_anyway or yes))
     model = _fit(decisions, calls)
