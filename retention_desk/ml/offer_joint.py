@@ -11,9 +11,9 @@ A call that ends without an accepted offer also says at once which kind of calle
 moment the call closes, months before the fate at the horizon, so the newest calls (the ones most like today's
 callers) teach the model who stays, not only what they answered.
 
-The mixture estimator (``offer_model._fit_mixture``) fits the answers alone, with s taken from a separate stay
-regression, and cannot tell a loyal caller's gift from a leaver's save where s is high. Here every call's whole
-story enters one likelihood, with the two kinds of caller as a latent class:
+A separate fit of the answers alone, with s taken from a stay regression, cannot tell a loyal caller's gift from a
+leaver's save where s is high. Here every call's whole story enters one likelihood, with the two kinds of caller as
+a latent class:
 
     P(call) = s × P(answers | would stay) × P(fate | would stay) + (1 − s) × P(answers | would leave) × P(fate | …)
 

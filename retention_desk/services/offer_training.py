@@ -20,9 +20,10 @@ import sklearn
 
 from retention_desk.config import Settings
 from retention_desk.ml.fitting import predict_churn
-from retention_desk.ml.offer_data import OfferData, OfferExample, answered_calls, load_offer_data
+from retention_desk.ml.offer_data import OfferExample, answered_calls, load_offer_data
 from retention_desk.ml.offer_evaluation import baseline_values, greedy_value, rewards_of, stay_log_loss
-from retention_desk.ml.offer_model import MIN_DECISIONS, OfferResponseModel, fit_on_decisions, prior_offer_model
+from retention_desk.ml.offer_fit import fit_on_decisions
+from retention_desk.ml.offer_model import MIN_DECISIONS, OfferResponseModel, prior_offer_model
 from retention_desk.ml.policy_value import snips_difference
 from retention_desk.ml.registry import (
     OFFER_KIND,
@@ -187,11 +188,10 @@ def _retrain(
     n_hold = max(1, int(round(len(decisions) * HOLDOUT_SHARE)))
     train, hold = decisions[:-n_hold], decisions[-n_hold:]
     kinds = {code: o.kind for code, o in offers.items()}
-    presentations = _presentations_outside(data, hold)
-    _say(progress, f"Fitting the offer model on {len(train)} decisions and {len(presentations)} presentations ...")
-    model = fit_on_decisions(
-        train, kinds=kinds, presentations=presentations, calls=answered_calls(data, {e.call_id for e in hold})
-    )
+    calls = answered_calls(data, {e.call_id for e in hold})
+    answers = sum(len(call.answers) for call in calls)
+    _say(progress, f"Fitting the offer model on {len(train)} decisions and {answers} answers ...")
+    model = fit_on_decisions(train, kinds=kinds, calls=calls)
     risks = _risks(churn.model, hold)
     new_metrics, new_target = _metrics(model, hold, offers, margin, limit, risks)
     old_model = champion.model.obj if champion.model is not None else None
@@ -225,7 +225,7 @@ def _retrain(
             "decisions": len(decisions),
             "train": len(train),
             "holdout": len(hold),
-            "presentations": len(presentations),
+            "presentations": answers,
         },
         skipped=skipped,
         forced=force,
@@ -314,18 +314,6 @@ def _risks(churn_model: Any, hold: list[OfferExample]) -> list[float | None] | N
         return None
     p = predict_churn(churn_model.pipeline, [e.features for e in hold], churn_model.numeric, churn_model.categorical)
     return [float(q) for q in p]
-
-
-def _presentations_outside(data: OfferData, hold: list[OfferExample]) -> list[tuple]:
-    """Every answer except the hold-out calls' own, so the hold-out stays unseen. The answers of calls too recent
-    to have an outcome are kept: an answer is known at once, and these are about half of all answers, the newest
-    ones; the acceptance part gains most from them (docs/offer-model.md)."""
-    held = {e.call_id for e in hold}
-    return [
-        (p.features, p.reason, p.offer_code, p.accepted, p.follow_up)
-        for p in data.presentations
-        if p.call_id not in held
-    ]
 
 
 def _save(

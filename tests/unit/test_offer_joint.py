@@ -11,8 +11,9 @@ import pytest
 
 from retention_desk.ml.labels import ending_of
 from retention_desk.ml.offer_data import OfferData, OfferExample, OfferPresentation, RecentCall, answered_calls
-from retention_desk.ml.offer_joint import _sigmoid, durability
-from retention_desk.ml.offer_model import CallAnswers, FitOptions, OfferResponseModel, fit_offer_model
+from retention_desk.ml.offer_fit import fit_offer_model
+from retention_desk.ml.offer_joint import CallAnswers, _sigmoid, durability
+from retention_desk.ml.offer_model import OfferResponseModel
 from retention_desk.storage.offer_training_data import Answer
 from tests.unit.test_offer_model import Spec, _row
 
@@ -55,11 +56,7 @@ def _fit(decisions, calls, use_calls: bool = True) -> OfferResponseModel:
         propensities=[1 / 3] * len(decisions),
         stayed=[d[2] for d in decisions],
         kinds=KINDS,
-        presentations=[
-            (c.features, c.reason, c.answers[0].offer_code, c.answers[0].accepted, False) for c in calls if c.answers
-        ],
         calls=calls if use_calls else (),
-        options=FitOptions(estimator="joint"),
     )
 
 
@@ -107,7 +104,7 @@ def test_how_a_call_ended_teaches_who_stays_long_before_the_fates_come_in():
 
     def stay_anyway(model: OfferResponseModel) -> np.ndarray:
         assert model.stay is not None
-        return np.array([_sigmoid(model.stay.base(model._encode(g, ["price"] * len(g)))).mean() for g in groups])
+        return np.array([_sigmoid(model.stay.base(model.encode(g, ["price"] * len(g)))).mean() for g in groups])
 
     everything = stay_anyway(_fit(*_calls(6000, seed=5, known=1.0, endings=True)))
     with_endings = stay_anyway(_fit(*_calls(6000, seed=5, known=0.1, endings=True)))
@@ -117,11 +114,15 @@ def test_how_a_call_ended_teaches_who_stays_long_before_the_fates_come_in():
     assert np.max(np.abs(with_endings - everything)) < np.max(np.abs(fates_only - everything))
 
 
-def test_without_the_calls_the_joint_estimator_falls_back_to_the_mixture():
+def test_without_enough_answers_the_model_is_the_stay_regression_with_the_catalog_s_acceptance():
     decisions, calls = _calls(3000)
-    model = _fit(decisions, calls, use_calls=False)
-    assert model.durable is None and model.leaver is not None
-    assert model.info["estimator"] == "mixture"
+    probe = [_row(random.Random(i)) for i in range(50)]
+    for given in ((), calls[:40]):  # no calls, or fewer than 50 answers among them
+        model = _fit(decisions, given, use_calls=bool(given))
+        assert model.durable is None and model.leaver is None and model.gift is None
+        assert model.info["estimator"] == "direct" and "prior acceptance" in model.description
+        _, _, p_accept = model.predict_arrays(probe, ["price"] * 50, [GIFT, SAVER])
+        np.testing.assert_array_equal(p_accept, [[GIFT.prior_acceptance, SAVER.prior_acceptance]] * 50)
 
 
 def test_the_nightly_input_holds_every_call_but_the_hold_out_with_fates_only_where_known():
@@ -211,5 +212,5 @@ def test_the_stay_part_draws_a_share_that_rises_steeply_over_the_first_months_an
     assert model.stay is not None
     tenures = [2.0, 6.0, 24.0, 100.0]
     probe = [_row(random.Random(i), tenure_months=t) for i, t in enumerate(tenures)]
-    got = _sigmoid(model.stay.base(model._encode(probe, ["price"] * len(probe))))
+    got = _sigmoid(model.stay.base(model.encode(probe, ["price"] * len(probe))))
     assert got == pytest.approx([share(t) for t in tenures], abs=0.07)
