@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-import sklearn
 
 from retention_desk.config import Settings
 from retention_desk.ml.fitting import predict_churn
@@ -25,22 +24,12 @@ from retention_desk.ml.offer_evaluation import baseline_values, greedy_value, re
 from retention_desk.ml.offer_fit import fit_on_decisions
 from retention_desk.ml.offer_model import MIN_DECISIONS, OfferResponseModel, prior_offer_model
 from retention_desk.ml.policy_value import snips_difference
-from retention_desk.ml.registry import (
-    OFFER_KIND,
-    dump_artifact,
-    load_serving_model,
-    new_version,
-    remove_stale_temp_files,
-    sha256_of,
-    store_version,
-)
+from retention_desk.ml.registry import OFFER_KIND, load_serving_model, register, remove_stale_temp_files
 from retention_desk.services.catalog import offers_in_database
 from retention_desk.storage.db import session_scope
 from retention_desk.storage.locks import exclusive_lock
 from retention_desk.storage.model_versions import CHALLENGER, CHAMPION
-from retention_desk.storage.tables import ModelVersion
 from retention_desk.storage.training_data import plan_training_set
-from retention_desk.storage.types import utcnow
 
 __all__ = [
     "HOLDOUT_SHARE",
@@ -325,44 +314,26 @@ def _save(
     horizon: int,
     status: str,
 ) -> str:
-    now = utcnow()
-    version = new_version(now)
-    data = dump_artifact(model)
-    digest = sha256_of(data)
-    metadata = {
-        "version": version,
-        "kind": OFFER_KIND,
-        "created_at": now.isoformat(),
-        "sklearn_version": sklearn.__version__,
-        "sha256": digest,
-        "label_horizon_days": horizon,
-        "metrics": metrics,
-        "model": model.info,
-        "training_window": {"first_call": train[0].as_of.isoformat(), "last_call": train[-1].as_of.isoformat()},
-        "holdout_window": {"first_call": hold[0].as_of.isoformat(), "last_call": hold[-1].as_of.isoformat()},
-    }
-    row = ModelVersion(
-        version=version,
-        kind=OFFER_KIND,
-        status=status,
-        created_at=now,
-        path="",
-        sha256=digest,
-        sklearn_version=sklearn.__version__,
-        estimator="LogisticRegression (IPW P(stay), P(accept))",
-        metrics={**metrics, "model": model.info, "holdout_window": metadata["holdout_window"]},
-        feature_list=[{"name": n, "type": "numeric"} for n in model.numeric]
-        + [{"name": n, "type": "categorical"} for n in model.categorical],
-        data_window_start=train[0].as_of,
-        data_window_end=hold[-1].as_of,
-        rows_train=len(train),
-        rows_holdout=len(hold),
-        label_horizon_days=horizon,
-        artifact=data,
-    )
     with session_scope(settings.database_url) as session:
-        store_version(session=session, settings=settings, row=row, data=data, metadata=metadata)
-    return version
+        row = register(
+            OFFER_KIND,
+            session=session,
+            settings=settings,
+            artifact=model,
+            status=status,
+            estimator=model.description,
+            metrics=metrics,
+            numeric=model.numeric,
+            categorical=model.categorical,
+            rows_train=len(train),
+            rows_holdout=len(hold),
+            data_window=(train[0].as_of, hold[-1].as_of),
+            train_window=(train[0].as_of, train[-1].as_of),
+            holdout_window=(hold[0].as_of, hold[-1].as_of),
+            label_horizon_days=horizon,
+            details={"model": model.info},
+        )
+        return row.version
 
 
 def _say(progress: bool, message: str) -> None:
