@@ -17,15 +17,19 @@ minute and a half on the demo world.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
-from offer_model_truth import _offers, prepare
 
-from retention_desk.ml.offer_model import OfferPredictions
-from retention_desk.offers.ranking import rank_offers
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.offer_world import offers_of, prepare  # noqa: E402
+from retention_desk.ml.offer_model import OfferPredictions  # noqa: E402
+from retention_desk.offers.ranking import rank_offers  # noqa: E402
 from retention_desk.services.calls.deciding import candidates_for
-from retention_desk.synth.simulation import TrueParts
+from retention_desk.synth.simulation import TrueParts  # noqa: E402
 
 SWAPS = (
     (),
@@ -53,7 +57,7 @@ def main() -> None:
     bench = prepare(args.callers)
     settings, world, contexts, costs = bench.settings, bench.world, bench.contexts, bench.costs
     model = bench.fit()
-    offers = _offers(contexts)
+    offers = offers_of(contexts)
     column = {o.code: j for j, o in enumerate(offers)}
     got = model.predict_parts([c[2] for c in contexts], [c[3] for c in contexts], offers, [c[4] for c in contexts])
     if got.share is None or got.stayer is None or got.leaver is None:

@@ -116,7 +116,7 @@ def main() -> None:
         started = time.perf_counter()
         seed_demo_world(url=url, accounts=args.accounts, seed=7, as_of=date(2026, 11, 26))
         print(f"seeded {args.accounts} accounts in {time.perf_counter() - started:.0f} s")
-    data = load_training_rows(settings=test_settings(url, folder), progress=False)
+    data = load_training_rows(settings=test_settings(url, folder))
     print(f"training rows: {len(data.rows)}; one account + {args.offers} offer rows per screen; one native thread")
     account = dict(data.rows[-1])
     screen = [account, *offer_rows(account, args.offers)]

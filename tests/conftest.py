@@ -91,7 +91,7 @@ def world_settings(world_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     from retention_desk.services.models.nightly import retrain_churn_model
 
     settings = test_settings(world_url, tmp_path_factory.mktemp("world-files"))
-    retrain_churn_model(settings=settings, progress=False)
+    retrain_churn_model(settings=settings)
     return settings
 
 

@@ -8,6 +8,7 @@ import sys
 import click
 
 from retention_desk.cli.common import migrated_settings
+from retention_desk.cli.progress import progress_shown
 from retention_desk.config import Settings
 
 
@@ -43,7 +44,7 @@ def retrain_command(
     try:
         result, offer = run_nightly(
             settings=settings,
-            progress=not quiet,
+            progress=progress_shown(quiet),
             horizon_days=horizon_days,
             tolerance=tolerance,
             force=force,
@@ -130,7 +131,9 @@ def models_evaluate(folds: int, as_json: bool, horizon_days: int | None, quiet: 
     from retention_desk.services.models.nightly import evaluate_candidates
 
     settings = _settings()
-    report = evaluate_candidates(settings=settings, folds=folds, progress=not quiet, horizon_days=horizon_days)
+    report = evaluate_candidates(
+        settings=settings, folds=folds, progress=progress_shown(quiet), horizon_days=horizon_days
+    )
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
         return

@@ -77,7 +77,7 @@ def demo_command(host: str, port: int, n_accounts: int, random_seed: int, no_ser
         click.echo(summary.describe())
     if not has_champion(settings=settings):
         click.echo("Training the first churn and offer-response models (the nightly job's first run) ...")
-        churn, offer = run_nightly(settings=settings, progress=True)
+        churn, offer = run_nightly(settings=settings, progress=BarProgress())
         click.echo(churn.describe())
         click.echo(offer.describe())
 

@@ -1,1 +1,2 @@
-"""Churn model stages: pure features, the scikit-learn pipeline, training, evaluation and the registry."""
+"""The models: features, labels and training data, the churn pipeline, the offer-response model, evaluation and
+the registry."""

@@ -17,11 +17,11 @@ import numpy as np
 
 from retention_desk.config import OfferPolicy
 from retention_desk.domain.catalog import total_cost
+from retention_desk.ml.offer_data import OfferExample
 from retention_desk.ml.offer_model import OfferLike, OfferResponseModel
 from retention_desk.ml.policy_value import PolicyValue, estimate_policy_value
 from retention_desk.offers.ranking import Candidate, Response, first_actions
 from retention_desk.offers.value import customer_value
-from retention_desk.storage.offer_training_data import OfferExample
 
 GREEDY = OfferPolicy(explore_share=0.0, holdout_share=0.0)
 EPS = 1e-6

@@ -11,9 +11,9 @@ A call that ends without an accepted offer also says at once which kind of calle
 moment the call closes, months before the fate at the horizon, so the newest calls (the ones most like today's
 callers) teach the model who stays, not only what they answered.
 
-The mixture estimator (``offer_model._fit_mixture``) fits the answers alone, with s taken from a separate stay
-regression, and cannot tell a loyal caller's gift from a leaver's save where s is high. Here every call's whole
-story enters one likelihood, with the two kinds of caller as a latent class:
+A separate fit of the answers alone, with s taken from a stay regression, cannot tell a loyal caller's gift from a
+leaver's save where s is high. Here every call's whole story enters one likelihood, with the two kinds of caller as
+a latent class:
 
     P(call) = s × P(answers | would stay) × P(fate | would stay) + (1 − s) × P(answers | would leave) × P(fate | …)
 
@@ -32,6 +32,7 @@ import numpy as np
 from scipy import optimize, sparse
 
 from retention_desk.ml.features import Feature
+from retention_desk.storage.offer_training_data import Answer
 
 # A would-be leaver who declined every offer and is still here at the horizon: rare, but real desks see callers
 # change their minds; a hard 0 would make one such call impossible under the model.
@@ -49,7 +50,7 @@ class CallAnswers:
 
     features: Mapping[str, Feature]
     reason: str | None
-    answers: tuple[tuple[str, bool], ...]  # (offer code, accepted), in the order presented
+    answers: tuple[Answer, ...]  # in the order presented
     stayed: bool | None  # still a subscriber at the label horizon; None = too recent to know
     propensity: float | None = None  # P(the logging policy made this call's decision), when labelled
     # How a call that accepted nothing ended: True = stayed, False = cancelled, None = unknown (open, called back,

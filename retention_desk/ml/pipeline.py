@@ -12,10 +12,11 @@ import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.preprocessing import OrdinalEncoder
+
+from retention_desk.ml.encoding import MAX_CATEGORIES, MIN_CATEGORY_COUNT, logistic_encoder
 
 # The candidates ``retrain`` measures against each other (ml/selection.py); see docs/churn-model.md.
 #   logistic     one-hot + scaled numbers, L2-regularised logistic regression: additive effects, well calibrated
@@ -30,9 +31,6 @@ CALIBRATION_FOLDS = 3
 # Measured against 0.1 and 0.3 with the running-term contract end: the best hold-out calibration across demo-world
 # dates (docs/churn-model.md, "Calibration across world dates").
 LOGISTIC_C = 1.0
-# Rare categories (and imported free-text columns) are pooled so the tree's categorical splits stay small.
-MAX_CATEGORIES = 60
-MIN_CATEGORY_COUNT = 20
 RANDOM_STATE = 0
 
 
@@ -100,30 +98,7 @@ def _gradient_boosting(
 
 
 def _logistic(numeric: Sequence[str], categorical: Sequence[str]) -> Pipeline:
-    encode = ColumnTransformer(
-        [
-            (
-                "categories",
-                OneHotEncoder(
-                    handle_unknown="infrequent_if_exist",
-                    min_frequency=MIN_CATEGORY_COUNT,
-                    max_categories=MAX_CATEGORIES,
-                ),
-                list(categorical),
-            ),
-            (
-                "numbers",
-                Pipeline(
-                    [
-                        ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
-                        ("scale", StandardScaler()),
-                    ]
-                ),
-                list(numeric),
-            ),
-        ],
-        verbose_feature_names_out=False,
-    )
+    encode = logistic_encoder(numeric, categorical)
     return Pipeline([("encode", encode), ("model", LogisticRegression(C=LOGISTIC_C, max_iter=2000))])
 
 

@@ -1,23 +1,21 @@
 """The model registry: artifacts on disk and in the database, and loading only what verifies.
 
 ``joblib.load`` executes code from the file, so an artifact is loaded only from bytes whose sha256 equals
-the registry row's, and only by the scikit-learn version that wrote it. A version that fails either check
-is refused with a message and serving falls back to the newest earlier champion that passes.
+the registry row's, and only by the scikit-learn version that wrote it; an offer-model artifact, only when its row
+records the layout this code reads (``ARTIFACT_FORMATS``). A version that fails a check is refused with a message
+and serving falls back to the newest earlier champion that passes.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
-import math
-import os
 import secrets
-import tempfile
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +28,8 @@ from sqlmodel import Session
 
 from retention_desk.config import Settings
 from retention_desk.domain.clock import utcnow
+from retention_desk.ml.artifacts import TEMP_SUFFIX, dump_artifact, json_safe, sha256_of, write_atomically
+from retention_desk.ml.offer_model import ARTIFACT_FORMAT as OFFER_ARTIFACT_FORMAT
 from retention_desk.ml.train import TrainedModel
 from retention_desk.storage import model_versions as store
 from retention_desk.storage.tables import ModelVersion
@@ -37,8 +37,11 @@ from retention_desk.storage.tables import ModelVersion
 KIND = "churn"
 OFFER_KIND = "offer_response"
 KINDS = (KIND, OFFER_KIND)
+# The artifact layout serving reads, for the kinds whose artifact is a class of ours: a row that records another (or
+# none, as rows from before formats were recorded) is refused before its bytes are unpickled, with a note to retrain.
+# The churn model is a scikit-learn Pipeline, guarded by the scikit-learn version check.
+ARTIFACT_FORMATS = {OFFER_KIND: OFFER_ARTIFACT_FORMAT}
 CHAMPION_RECHECK_SECONDS = 5.0  # settings.extra["model_recheck_seconds"] overrides it (tests)
-TEMP_SUFFIX = ".tmp"
 _KEEP_LOADED = 4
 log = logging.getLogger(__name__)
 
@@ -84,12 +87,83 @@ def artifact_path(settings: Settings, version: str, kind: str = KIND) -> Path:
     return settings.model_dir / f"{kind}-{version}.joblib"
 
 
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def new_version(now: datetime | None = None) -> str:
     return f"{(now or utcnow()):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def register(
+    kind: str,
+    *,
+    session: Session,
+    settings: Settings,
+    artifact: Any,
+    status: str,
+    estimator: str,
+    metrics: dict[str, Any],
+    numeric: Sequence[str],
+    categorical: Sequence[str],
+    rows_train: int,
+    rows_holdout: int,
+    data_window: tuple[datetime | None, datetime | None],
+    train_window: tuple[datetime | None, datetime | None],
+    holdout_window: tuple[datetime | None, datetime | None],
+    label_horizon_days: int,
+    details: dict[str, Any] | None = None,
+) -> ModelVersion:
+    """Store a trained model of either kind: its artifact and metadata file, then its registry row (bytes included).
+
+    ``details`` are the kind's own facts (the churn model's estimator selection, the offer model's fitted parts);
+    they go into the metadata file and the row's metrics alike. The row, which is what makes a version servable, is
+    added only after the file is complete on disk (``store_version``).
+    """
+    now = utcnow()
+    version = new_version(now)
+    data = dump_artifact(artifact)
+    digest = sha256_of(data)
+    windows = {
+        "training_window": {"first_call": _iso(train_window[0]), "last_call": _iso(train_window[1])},
+        "holdout_window": {"first_call": _iso(holdout_window[0]), "last_call": _iso(holdout_window[1])},
+    }
+    described = {**(details or {}), **windows}
+    if kind in ARTIFACT_FORMATS:
+        described["artifact_format"] = ARTIFACT_FORMATS[kind]
+    metadata = {
+        "version": version,
+        "kind": kind,
+        "created_at": now.isoformat(),
+        "data_window_start": _iso(data_window[0]),
+        "data_window_end": _iso(data_window[1]),
+        "rows_train": rows_train,
+        "rows_holdout": rows_holdout,
+        "numeric_features": list(numeric),
+        "categorical_features": list(categorical),
+        "sklearn_version": sklearn.__version__,
+        "estimator": estimator,
+        "metrics": metrics,
+        "sha256": digest,
+        "label_horizon_days": label_horizon_days,
+        **described,
+    }
+    row = ModelVersion(
+        version=version,
+        kind=kind,
+        status=status,
+        created_at=now,
+        path="",
+        sha256=digest,
+        sklearn_version=sklearn.__version__,
+        estimator=estimator,
+        metrics={**metrics, **described},
+        feature_list=[{"name": n, "type": "numeric"} for n in numeric]
+        + [{"name": n, "type": "categorical"} for n in categorical],
+        data_window_start=data_window[0],
+        data_window_end=data_window[1],
+        rows_train=rows_train,
+        rows_holdout=rows_holdout,
+        label_horizon_days=label_horizon_days,
+        artifact=data,
+    )
+    return store_version(session=session, settings=settings, row=row, data=data, metadata=metadata)
 
 
 def save_model_version(
@@ -101,71 +175,25 @@ def save_model_version(
     label_horizon_days: int,
     extra: dict[str, Any] | None = None,
 ) -> ModelVersion:
-    """Write the artifact and its metadata atomically, then add the registry row (bytes included).
-
-    The row, which is what makes a version servable, is added only after the file is complete on disk; a
-    new champion retires the old one in the same transaction (the caller's), so a crash at any point leaves
-    either the old champion or the new one serving, never a half-written file.
-    """
-    now = utcnow()
-    version = new_version(now)
-    data = dump_artifact(trained.pipeline)
-    digest = sha256_of(data)
-    path = artifact_path(settings, version)
-    metadata = {
-        "version": version,
-        "kind": KIND,
-        "created_at": now.isoformat(),
-        "data_window_start": _iso(trained.window_start),
-        "data_window_end": _iso(trained.window_end),
-        "rows_train": trained.rows_train,
-        "rows_holdout": trained.rows_holdout,
-        "numeric_features": trained.numeric,
-        "categorical_features": trained.categorical,
-        "sklearn_version": sklearn.__version__,
-        "estimator": trained.estimator,
-        "metrics": trained.metrics,
-        "sha256": digest,
-        "label_horizon_days": label_horizon_days,
-        "estimator_candidate": trained.candidate,
-        "selection": trained.selection,
-        "training_window": {"first_call": _iso(trained.train_window[0]), "last_call": _iso(trained.train_window[1])},
-        "holdout_window": {"first_call": _iso(trained.holdout_window[0]), "last_call": _iso(trained.holdout_window[1])},
-        **(extra or {}),
-    }
-    row = ModelVersion(
-        version=version,
-        kind=KIND,
+    """``register`` a trained churn pipeline; ``extra`` adds facts to its metadata and metrics."""
+    return register(
+        KIND,
+        session=session,
+        settings=settings,
+        artifact=trained.pipeline,
         status=status,
-        created_at=now,
-        path=str(path),
-        sha256=digest,
-        sklearn_version=sklearn.__version__,
         estimator=trained.estimator,
-        metrics={
-            **trained.metrics,
-            "selection": trained.selection,
-            "training_window": metadata["training_window"],
-            "holdout_window": metadata["holdout_window"],
-            **(extra or {}),
-        },
-        feature_list=[{"name": n, "type": "numeric"} for n in trained.numeric]
-        + [{"name": n, "type": "categorical"} for n in trained.categorical],
-        data_window_start=trained.window_start,
-        data_window_end=trained.window_end,
+        metrics=trained.metrics,
+        numeric=trained.numeric,
+        categorical=trained.categorical,
         rows_train=trained.rows_train,
         rows_holdout=trained.rows_holdout,
+        data_window=(trained.window_start, trained.window_end),
+        train_window=trained.train_window,
+        holdout_window=trained.holdout_window,
         label_horizon_days=label_horizon_days,
-        artifact=data,
+        details={"estimator_candidate": trained.candidate, "selection": trained.selection, **(extra or {})},
     )
-    return store_version(session=session, settings=settings, row=row, data=data, metadata=metadata)
-
-
-def dump_artifact(obj: Any) -> bytes:
-    """The joblib bytes of an artifact, as stored in the file and the database alike."""
-    buffer = io.BytesIO()
-    joblib.dump(obj, buffer, compress=3)
-    return buffer.getvalue()
 
 
 def store_version(
@@ -182,42 +210,14 @@ def store_version(
     settings.model_dir.mkdir(parents=True, exist_ok=True)
     path = artifact_path(settings, row.version, row.kind)
     row.metrics = json_safe(row.metrics)
-    _write_atomically(path, data)
-    _write_atomically(path.with_suffix(".json"), json.dumps(json_safe(metadata), indent=2, default=str).encode())
+    write_atomically(path, data)
+    write_atomically(path.with_suffix(".json"), json.dumps(json_safe(metadata), indent=2, default=str).encode())
     row.path = str(path)
     return store.add_version(session, row)
 
 
-def json_safe(value: Any) -> Any:
-    """The value with every NaN or infinity as None: JSON has no such numbers, and PostgreSQL refuses them.
-
-    A hold-out figure that could not be computed (a policy value with no matching decision) is NaN.
-    """
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: json_safe(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(item) for item in value]
-    return value
-
-
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename: a reader sees the old file or the whole new one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def remove_stale_temp_files(settings: Settings) -> list[Path]:
@@ -237,6 +237,8 @@ def refusal(*, session: Session, settings: Settings, row: ModelVersion) -> str |
     """
     if row.sklearn_version != sklearn.__version__:
         return f"trained with scikit-learn {row.sklearn_version}, this process runs {sklearn.__version__}"
+    if (stale := _stale_format(row)) is not None:
+        return f"stored in artifact format {stale}, this process reads format {ARTIFACT_FORMATS[row.kind]}"
     path = artifact_path(settings, row.version, row.kind)
     if path.exists() and sha256_of(path.read_bytes()) == row.sha256:
         return None
@@ -282,9 +284,29 @@ def _load_checked(*, session: Session, settings: Settings, row: ModelVersion) ->
             f"Model {row.version} was trained with scikit-learn {row.sklearn_version} but this process runs "
             f"{sklearn.__version__}; run 'retention-desk retrain' to train one for this version."
         )
+    if (stale := _stale_format(row)) is not None:
+        raise ArtifactRefused(
+            f"Model {row.version} was stored in artifact format {stale}, which this version of retention-desk no "
+            f"longer reads (it reads format {ARTIFACT_FORMATS[row.kind]}); run 'retention-desk retrain' to train one."
+        )
     data = _verified_bytes(session=session, settings=settings, row=row)
-    # Only now, with the hash checked, may the bytes be unpickled.
-    return joblib.load(io.BytesIO(data))
+    # Only now, with the hash checked, may the bytes be unpickled. Verified bytes that still fail to load were
+    # written by code that no longer exists (a class moved or gone): refused like any other, never a crash.
+    try:
+        return joblib.load(io.BytesIO(data))
+    except Exception as exc:
+        raise ArtifactRefused(
+            f"Model {row.version} could not be loaded by this version of retention-desk ({type(exc).__name__}: "
+            f"{exc}); run 'retention-desk retrain' to train one."
+        ) from exc
+
+
+def _stale_format(row: ModelVersion) -> int | None:
+    """The artifact format a row records when its kind has one and it is not the current one (1: none recorded)."""
+    if row.kind not in ARTIFACT_FORMATS:
+        return None
+    recorded = (row.metrics or {}).get("artifact_format") or 1
+    return None if recorded == ARTIFACT_FORMATS[row.kind] else recorded
 
 
 def _verified_bytes(*, session: Session, settings: Settings, row: ModelVersion) -> bytes:
@@ -301,7 +323,7 @@ def _verified_bytes(*, session: Session, settings: Settings, row: ModelVersion) 
         state = "has no stored copy" if stored is None else "its stored copy does not match either"
         raise ArtifactRefused(f"Refused model {row.version}: {problem}, and {state}.")
     settings.model_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomically(path, stored)
+    write_atomically(path, stored)
     log.warning("Model %s: %s; restored it from the database copy after checking its sha256.", row.version, problem)
     return stored
 

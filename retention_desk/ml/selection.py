@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
-from tqdm import tqdm
 
+from retention_desk.domain.progress import SILENT, Progress
 from retention_desk.ml.evaluate import evaluate_probabilities
 from retention_desk.ml.fitting import Rows, fit_candidate, predict_churn, split_holdout, take
 from retention_desk.ml.pipeline import ESTIMATORS
@@ -122,14 +122,14 @@ def cross_validate(
     folds: int = 5,
     seed: int = CV_SEED,
     candidates: Sequence[str] = ESTIMATORS,
-    progress: bool = False,
+    progress: Progress = SILENT,
 ) -> CrossValidation:
     """Seeded stratified k-fold: each candidate, and the selection procedure itself (nested), per fold."""
     y = np.asarray(y, dtype=int)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     per_fold: dict[str, list[dict[str, Any]]] = {name: [] for name in [*candidates, "chosen"]}
     chosen: list[str] = []
-    bar = tqdm(total=folds * (len(candidates) + 1), desc="cross-validation", unit="fit", disable=not progress)
+    progress.stage("cross-validation", total=folds * (len(candidates) + 1), unit=" fits")
     for train_idx, test_idx in splitter.split(np.zeros(len(y)), y):
         train_rows, test_rows = take(rows, train_idx), take(rows, test_idx)
         fitted: dict[str, np.ndarray] = {}
@@ -137,12 +137,12 @@ def cross_validate(
             pipeline, numeric, categorical = fit_candidate(train_rows, y[train_idx], name)
             fitted[name] = predict_churn(pipeline, test_rows, numeric, categorical)
             per_fold[name].append(evaluate_probabilities(y[test_idx], fitted[name]))
-            bar.update()
+            progress.advance()
         selection = choose_estimator(train_rows, y[train_idx], [times[i] for i in train_idx], candidates=candidates)
         chosen.append(selection.chosen)
         per_fold["chosen"].append(evaluate_probabilities(y[test_idx], fitted[selection.chosen]))
-        bar.update()
-    bar.close()
+        progress.advance()
+    progress.done()
     return CrossValidation(folds, seed, len(y), float(y.mean()) if len(y) else math.nan, per_fold, chosen)
 
 

@@ -177,7 +177,6 @@ def _simulate(settings: Settings, run: _Run, progress: Progress | None) -> Simul
                 settings=settings,
                 now=start + timedelta(hours=16),
                 horizon_days=run.label_horizon_days,
-                progress=False,
             )
             # A simulated night is hours long: the desk serves the night's champion from the first call of the day,
             # and the estimate below judges that policy. (The serving cache re-reads the champion every few seconds

@@ -91,7 +91,7 @@ def _flag(condition: ColumnElement) -> ColumnElement:
 
 
 def _churned_within(d: _Dialect, days: int) -> ColumnElement:
-    """The honest-label rule of ``training_data.churn_label_of``: cancelled within the horizon after the call, or a
+    """The honest-label rule of ``ml.labels.churn_label_of``: cancelled within the horizon after the call, or a
     bill due in it and not paid by its end."""
     end_day = d.day_plus(Call.started_at, days)
     cancelled = and_(Account.status == "cancelled", Account.status_changed_at <= d.moment_plus(Call.started_at, days))

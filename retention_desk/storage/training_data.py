@@ -1,10 +1,9 @@
-"""Queries that turn stored accounts, calls and their history into churn-model inputs.
+"""Queries that read what the models learn from: accounts as they were at each desk call, and what happened later.
 
-The label of a desk call (``churn_label_of``): with horizon N days, the call counts as churned when the
-account was cancelled within N days after the call, or when a bill due within those N days was still
-unpaid N days after the call; it counts as stayed only if the account is still active and has paid every
-bill due in the window. Calls younger than N days (measured from the newest call or status change in the
-database) have no label yet and are left out.
+A training run reads every call old enough to have an outcome (``plan_training_set``'s cutoff: the label horizon
+before the newest call or status change in the database), each with its account's snapshot and when the account
+left, if it has; and every account that an import brought with a churn label. Storage reads these facts only: the
+label rule is the models' (``ml.labels``).
 
 Related rows (services, bills, tickets, offer history) are read in bulk for a chunk of accounts at a time,
 never one query per account, so a training set of tens of thousands of calls costs a few dozen queries.
@@ -28,13 +27,14 @@ CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)
-class LabelledExample:
-    """One training row: an account as it was at ``as_of`` and whether it left within the horizon."""
+class TrainingRecord:
+    """An account as it was at ``as_of`` (a desk call's start, or the read time for an imported label), with the
+    stored facts its label rests on: when a cancelled account left, or the label an import brought."""
 
     snapshot: AccountSnapshot
     as_of: datetime
-    churned: bool
-    dated: bool  # False for imported labels: no call time, so no place in a time-ordered split
+    left_at: datetime | None = None
+    imported_label: bool | None = None  # None for a desk call
     call_id: int | None = None
 
 
@@ -66,11 +66,10 @@ def plan_training_set(session: Session, *, label_horizon_days: int = 90) -> Trai
     return TrainingPlan(newest, cutoff, label_horizon_days, int(n_calls), int(n_imported))
 
 
-def iter_training_examples(
+def iter_training_records(
     session: Session, plan: TrainingPlan, *, now: datetime | None = None
-) -> Iterator[LabelledExample]:
-    """Every labelled example of the plan: calls first (ordered by account), then imported labels."""
-    horizon = timedelta(days=plan.label_horizon_days)
+) -> Iterator[TrainingRecord]:
+    """Every record of the plan: calls up to its cutoff first (ordered by account), then imported labels."""
     if plan.cutoff is not None:
         calls = session.execute(
             select(Call.id, Call.account_id, Call.started_at)
@@ -80,10 +79,7 @@ def iter_training_examples(
         for chunk in _chunks(calls, CHUNK):
             snapshots, leaving = _load_chunk(session, {row.account_id for row in chunk})
             for call_id, account_id, started_at in chunk:
-                snapshot = snapshots[account_id]
-                label = churn_label_of(leaving.get(account_id), snapshot.bills, _aware(started_at), horizon)
-                if label is not None:
-                    yield LabelledExample(snapshots[account_id], _aware(started_at), label, True, call_id)
+                yield TrainingRecord(snapshots[account_id], _aware(started_at), leaving.get(account_id), None, call_id)
     as_of = now or utcnow()
     imported = session.execute(
         select(Account.id, Account.churn_label).where(Account.churn_label.is_not(None)).order_by(Account.id)
@@ -91,29 +87,7 @@ def iter_training_examples(
     for chunk in _chunks(imported, CHUNK):
         snapshots, _ = _load_chunk(session, {row.id for row in chunk})
         for account_id, churn_label in chunk:
-            yield LabelledExample(snapshots[account_id], as_of, bool(churn_label), False)
-
-
-def churn_label_of(
-    left_at: datetime | None, bills: Iterable[BillItem], started_at: datetime, horizon: timedelta
-) -> bool | None:
-    """True (churned), False (still active and paying after the horizon), or None: already gone before the call.
-
-    Churned: cancelled within the horizon after the call, or a bill due from the call's day to the end of the
-    horizon and not paid by then (paid after the horizon's end, or never).
-    """
-    if left_at is not None and left_at < started_at - timedelta(days=1):
-        return None
-    end = started_at + horizon
-    if left_at is not None and left_at <= end:
-        return True
-    first_day, last_day = started_at.date(), end.date()
-    return any(
-        bill.due_on is not None
-        and first_day <= bill.due_on <= last_day
-        and (bill.paid_on is None or bill.paid_on > last_day)
-        for bill in bills
-    )
+            yield TrainingRecord(snapshots[account_id], as_of, imported_label=bool(churn_label))
 
 
 def load_account_snapshot(session: Session, account_id: int) -> AccountSnapshot | None:

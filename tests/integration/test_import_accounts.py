@@ -142,7 +142,7 @@ def test_an_import_is_recorded_in_the_audit_log(db_url: str) -> None:
 @needs_shared_data
 def test_imported_labels_and_extras_become_training_rows(db_url: str, settings: Settings) -> None:
     import_accounts(url=db_url, path=ORANGE_20, mapping=ORANGE_MAPPING)
-    data = load_training_rows(settings=settings, progress=False)
+    data = load_training_rows(settings=settings)
     assert (data.n_imported, data.n_calls, int(data.y.sum())) == (667, 0, 95)
     row = data.rows[0]
     assert row["x_total_day_minutes"] == 184.5 and row["x_international_plan"] == 0.0

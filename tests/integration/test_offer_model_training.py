@@ -13,13 +13,13 @@ from sqlmodel import Session
 
 from retention_desk.config import Settings
 from retention_desk.ml import registry
+from retention_desk.ml.offer_data import load_offer_data
 from retention_desk.ml.registry import OFFER_KIND, artifact_path, serving_model
 from retention_desk.services.catalog.store import offers_in_database
 from retention_desk.services.models.offer_predictions import offer_model_status, predict_offers
 from retention_desk.services.models.offer_training import retrain_offer_model
 from retention_desk.services.models.registry import list_model_versions, promote_model
 from retention_desk.storage.db import get_engine, session_scope
-from retention_desk.storage.offer_training_data import load_offer_data
 from retention_desk.storage.tables import ModelVersion
 from retention_desk.storage.training_data import plan_training_set
 
@@ -76,7 +76,7 @@ def test_too_few_decisions_keep_the_catalog_priors_and_say_so(offer_world: Setti
 
 
 def test_the_nightly_job_trains_registers_serves_and_refuses_a_tampered_artifact(offer_world: Settings, tmp_path: Path):
-    first = retrain_offer_model(settings=offer_world, min_decisions=100, force=True, progress=False)
+    first = retrain_offer_model(settings=offer_world, min_decisions=100, force=True)
     assert first.decision == "promoted" and first.new_version
     summary = first.summary()
     assert {"snips", "ips", "dr", "ci_low", "ci_high", "effective_n", "log_loss"} <= summary["new"]["metrics"].keys()

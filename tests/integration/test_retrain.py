@@ -16,6 +16,7 @@ from retention_desk.ml import registry
 from retention_desk.ml.evaluate import expected_calibration_error
 from retention_desk.ml.features import build_features
 from retention_desk.ml.fitting import fit_candidate
+from retention_desk.ml.labels import churn_label_of
 from retention_desk.ml.train import predict_churn
 from retention_desk.services.importing.accounts import import_accounts
 from retention_desk.services.models import nightly as training
@@ -32,13 +33,13 @@ from retention_desk.storage.db import session_scope
 from retention_desk.storage.locks import exclusive_lock
 from retention_desk.storage.snapshots import BillItem
 from retention_desk.storage.tables import Account, ModelVersion
-from retention_desk.storage.training_data import churn_label_of, load_account_snapshots
+from retention_desk.storage.training_data import load_account_snapshots
 from tests.integration.churn_world import insert_call_world
 from tests.shared_data import ORANGE_20, ORANGE_80, ORANGE_MAPPING, needs_shared_data
 
 
 def test_retraining_the_world_again_promotes_or_keeps_with_a_reason(world_settings: Settings):
-    result = retrain_churn_model(settings=world_settings, progress=False)
+    result = retrain_churn_model(settings=world_settings)
     summary = json.loads(json.dumps(result.summary(), default=str))
 
     assert summary["decision"] in {"promoted", "kept"} and summary["reason"]
@@ -63,7 +64,7 @@ def test_the_world_s_first_model_is_ready_and_carries_its_hold_out_metrics(world
 def test_a_month_to_month_contract_raises_the_risk_against_a_two_year_one(world_settings: Settings):
     # The shared world has ~230 labelled calls: the selection may serve a boosting model that never splits on the
     # contract, so the direction is checked on the additive candidate fitted to the same rows, which uses every feature.
-    data = training.load_training_rows(settings=world_settings, progress=False)
+    data = training.load_training_rows(settings=world_settings)
     pipeline, numeric, categorical = fit_candidate(data.rows, data.y, "logistic")
     now = utcnow()
     with session_scope(world_settings.database_url) as session:
@@ -88,14 +89,14 @@ def test_scoring_an_account_gives_a_probability_band_and_version(world_settings:
 def test_too_few_calls_with_a_known_outcome_is_a_clear_training_error(db_url: str, settings: Settings):
     insert_call_world(db_url, accounts=40)
     with pytest.raises(TrainingError, match="at least 200"):
-        retrain_churn_model(settings=settings, progress=False)
+        retrain_churn_model(settings=settings)
     assert not has_champion(settings=settings)
 
 
 def test_a_save_counts_only_if_the_account_is_still_there_after_the_horizon(db_url: str, settings: Settings):
     insert_call_world(db_url, accounts=500)
-    first = retrain_churn_model(settings=settings, progress=False)
-    second = retrain_churn_model(settings=settings, progress=False)
+    first = retrain_churn_model(settings=settings)
+    second = retrain_churn_model(settings=settings)
 
     assert first.decision == "promoted" and first.champion_version is None
     assert second.champion_version == first.new_version
@@ -106,7 +107,7 @@ def test_a_save_counts_only_if_the_account_is_still_there_after_the_horizon(db_u
 
 def test_the_trained_model_scores_a_stored_account(session: Session, db_url: str, settings: Settings):
     insert_call_world(db_url, accounts=300)
-    retrain_churn_model(settings=settings, progress=False)
+    retrain_churn_model(settings=settings)
     registry.clear_serving_cache()
     account_id = session.exec(select(Account.id).order_by(Account.id)).first()
     score = score_account(session=session, settings=settings, account_id=account_id)
@@ -115,8 +116,8 @@ def test_the_trained_model_scores_a_stored_account(session: Session, db_url: str
 
 def test_a_new_model_worse_than_the_tolerance_is_kept_as_a_challenger(db_url: str, settings: Settings):
     insert_call_world(db_url, accounts=300)
-    first = retrain_churn_model(settings=settings, progress=False)
-    second = retrain_churn_model(settings=settings, progress=False, tolerance=-1.0)  # an impossible improvement
+    first = retrain_churn_model(settings=settings)
+    second = retrain_churn_model(settings=settings, tolerance=-1.0)  # an impossible improvement
 
     assert second.decision == "kept" and "challenger" in second.reason
     assert second.summary()["serving_version"] == first.new_version
@@ -127,7 +128,7 @@ def test_a_new_model_worse_than_the_tolerance_is_kept_as_a_challenger(db_url: st
 
 def test_the_summary_carries_the_windows_horizon_rows_and_the_estimator_comparison(db_url: str, settings: Settings):
     insert_call_world(db_url, accounts=400)
-    summary = retrain_churn_model(settings=settings, progress=False).summary()
+    summary = retrain_churn_model(settings=settings).summary()
 
     assert {"decision", "reason", "new", "champion", "holdout", "training_window", "label_horizon_days"} <= set(summary)
     assert {"rows", "selection", "tolerance", "serving_version"} <= set(summary)
@@ -144,7 +145,7 @@ def test_the_summary_carries_the_windows_horizon_rows_and_the_estimator_comparis
 
 def test_a_dry_run_trains_and_compares_but_stores_nothing(db_url: str, settings: Settings):
     insert_call_world(db_url, accounts=300)
-    result = retrain_churn_model(settings=settings, progress=False, dry_run=True)
+    result = retrain_churn_model(settings=settings, dry_run=True)
 
     assert result.decision == "dry_run" and result.would == "promoted" and result.new_version is None
     assert "Dry run" in result.describe()
@@ -155,8 +156,8 @@ def test_a_dry_run_trains_and_compares_but_stores_nothing(db_url: str, settings:
 
 def test_force_promotes_a_model_the_tolerance_would_keep(db_url: str, settings: Settings):
     insert_call_world(db_url, accounts=300)
-    first = retrain_churn_model(settings=settings, progress=False)
-    forced = retrain_churn_model(settings=settings, progress=False, tolerance=-1.0, force=True)
+    first = retrain_churn_model(settings=settings)
+    forced = retrain_churn_model(settings=settings, tolerance=-1.0, force=True)
 
     assert forced.decision == "promoted" and "--force" in forced.reason and forced.summary()["forced"]
     with session_scope(db_url) as session:
@@ -169,8 +170,8 @@ def test_the_label_horizon_comes_from_the_argument_or_the_environment(
 ):
     insert_call_world(db_url, accounts=400)
     monkeypatch.setenv(training.HORIZON_ENV, "45")
-    from_env = retrain_churn_model(settings=settings, progress=False, dry_run=True)
-    given = retrain_churn_model(settings=settings, progress=False, horizon_days=120)
+    from_env = retrain_churn_model(settings=settings, dry_run=True)
+    given = retrain_churn_model(settings=settings, horizon_days=120)
 
     assert from_env.label_horizon_days == 45 and given.label_horizon_days == 120
     with session_scope(db_url) as session:
@@ -183,8 +184,8 @@ def test_the_label_horizon_comes_from_the_argument_or_the_environment(
 def test_a_running_retrain_holds_the_lock_and_a_second_one_is_refused(db_url: str, settings: Settings):
     insert_call_world(db_url, accounts=300)
     with exclusive_lock(db_url, training.LOCK_NAME), pytest.raises(LockBusy, match="Another retrain is running"):
-        retrain_churn_model(settings=settings, progress=False)
-    assert retrain_churn_model(settings=settings, progress=False).decision == "promoted"
+        retrain_churn_model(settings=settings)
+    assert retrain_churn_model(settings=settings).decision == "promoted"
 
 
 def _bill(due: date, paid: date | None) -> BillItem:
@@ -251,7 +252,7 @@ def test_the_demo_world_s_chosen_model_is_calibrated_on_its_hold_out(db_url: str
     # hold-out rows make the binned ECE noisy (a perfectly calibrated model with the same scores shows 0.025-0.058,
     # docs/churn-model.md), so the test also checks the model is no worse than such a model is 95 times in 100.
     seed_demo_world(url=db_url, accounts=20_000, seed=7, as_of=date(2026, 11, 26))
-    result = retrain_churn_model(settings=settings, progress=False)
+    result = retrain_churn_model(settings=settings)
     trained = result.trained
     p = predict_churn(trained.pipeline, trained.holdout_rows, trained.numeric, trained.categorical)
     rng = np.random.default_rng(7)

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from retention_desk.domain.catalog import OfferSpec
+from retention_desk.ml.offer_data import OfferExample
 from retention_desk.ml.offer_evaluation import score_decisions
 from retention_desk.offers.value import customer_value
-from retention_desk.storage.offer_training_data import OfferExample
 from tests.unit.test_offer_joint import GIFT, SAVER, _calls, _fit
 
 OFFERS = {

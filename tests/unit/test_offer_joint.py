@@ -9,16 +9,12 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from retention_desk.ml.offer_joint import _sigmoid, durability
-from retention_desk.ml.offer_model import CallAnswers, FitOptions, OfferResponseModel, fit_offer_model
-from retention_desk.storage.offer_training_data import (
-    OfferData,
-    OfferExample,
-    OfferPresentation,
-    RecentCall,
-    answered_calls,
-    ending_of,
-)
+from retention_desk.ml.labels import ending_of
+from retention_desk.ml.offer_data import OfferData, OfferExample, OfferPresentation, RecentCall, answered_calls
+from retention_desk.ml.offer_fit import fit_offer_model
+from retention_desk.ml.offer_joint import CallAnswers, _sigmoid, durability
+from retention_desk.ml.offer_model import OfferResponseModel
+from retention_desk.storage.offer_training_data import Answer
 from tests.unit.test_offer_model import Spec, _row
 
 GIFT = Spec("CHANNEL_FREE", "premium_channel", 0.4)
@@ -44,7 +40,7 @@ def _calls(n: int = 8000, seed: int = 11, known: float = 0.8, endings: bool = Fa
         saved_by = action if yes else None
         stayed = (stays_anyway or yes) and rng.random() < LASTS[saved_by]
         is_known = rng.random() < known
-        answers = ((action, yes),) if action else ()
+        answers = (Answer(action, yes),) if action else ()
         ending = stays_anyway if endings and not yes else None
         calls.append(CallAnswers(row, "price", answers, stayed if is_known else None, 1 / 3, ending))
         if is_known:
@@ -60,9 +56,7 @@ def _fit(decisions, calls, use_calls: bool = True) -> OfferResponseModel:
         propensities=[1 / 3] * len(decisions),
         stayed=[d[2] for d in decisions],
         kinds=KINDS,
-        presentations=[(c.features, c.reason, *c.answers[0], False) for c in calls if c.answers],
         calls=calls if use_calls else (),
-        options=FitOptions(estimator="joint"),
     )
 
 
@@ -110,7 +104,7 @@ def test_how_a_call_ended_teaches_who_stays_long_before_the_fates_come_in():
 
     def stay_anyway(model: OfferResponseModel) -> np.ndarray:
         assert model.stay is not None
-        return np.array([_sigmoid(model.stay.base(model._encode(g, ["price"] * len(g)))).mean() for g in groups])
+        return np.array([_sigmoid(model.stay.base(model.encode(g, ["price"] * len(g)))).mean() for g in groups])
 
     everything = stay_anyway(_fit(*_calls(6000, seed=5, known=1.0, endings=True)))
     with_endings = stay_anyway(_fit(*_calls(6000, seed=5, known=0.1, endings=True)))
@@ -120,11 +114,15 @@ def test_how_a_call_ended_teaches_who_stays_long_before_the_fates_come_in():
     assert np.max(np.abs(with_endings - everything)) < np.max(np.abs(fates_only - everything))
 
 
-def test_without_the_calls_the_joint_estimator_falls_back_to_the_mixture():
+def test_without_enough_answers_the_model_is_the_stay_regression_with_the_catalog_s_acceptance():
     decisions, calls = _calls(3000)
-    model = _fit(decisions, calls, use_calls=False)
-    assert model.durable is None and model.leaver is not None
-    assert model.info["estimator"] == "mixture"
+    probe = [_row(random.Random(i)) for i in range(50)]
+    for given in ((), calls[:40]):  # no calls, or fewer than 50 answers among them
+        model = _fit(decisions, given, use_calls=bool(given))
+        assert model.durable is None and model.leaver is None and model.gift is None
+        assert model.info["estimator"] == "direct" and "prior acceptance" in model.description
+        _, _, p_accept = model.predict_arrays(probe, ["price"] * 50, [GIFT, SAVER])
+        np.testing.assert_array_equal(p_accept, [[GIFT.prior_acceptance, SAVER.prior_acceptance]] * 50)
 
 
 def test_the_nightly_input_holds_every_call_but_the_hold_out_with_fates_only_where_known():
@@ -151,15 +149,15 @@ def test_the_nightly_input_holds_every_call_but_the_hold_out_with_fates_only_whe
     )
     calls = {(c.reason, c.answers): c for c in answered_calls(data, leave_out={3})}
     assert set(calls) == {
-        ("price", (("CREDIT", False), ("DISC", True))),
+        ("price", (Answer("CREDIT", False), Answer("DISC", True))),
         ("price", ()),
-        ("content", (("FILM", True),)),
+        ("content", (Answer("FILM", True),)),
         ("not_using", ()),
-        ("price", (("DISC", False),)),
+        ("price", (Answer("DISC", False),)),
     }
     assert calls[("price", ())].stayed is False and calls[("price", ())].propensity == 0.25
     assert calls[("price", ())].stayed_at_call is False
-    assert calls[("content", (("FILM", True),))].stayed is None
+    assert calls[("content", (Answer("FILM", True),))].stayed is None
     assert calls[("not_using", ())].stayed is None and calls[("not_using", ())].stayed_at_call is True
 
 
@@ -207,12 +205,12 @@ def test_the_stay_part_draws_a_share_that_rises_steeply_over_the_first_months_an
         stays_anyway = rng.random() < share(row["tenure_months"])
         action = rng.choice([None, GIFT.code, SAVER.code])
         yes = action is not None and rng.random() < (0.3 if stays_anyway else 0.2)
-        answers = ((action, yes),) if action else ()
+        answers = (Answer(action, yes),) if action else ()
         calls.append(CallAnswers(row, "price", answers, stays_anyway or yes, 1 / 3, None if yes else stays_anyway))
         decisions.append((row, action, stays_anyway or yes))
     model = _fit(decisions, calls)
     assert model.stay is not None
     tenures = [2.0, 6.0, 24.0, 100.0]
     probe = [_row(random.Random(i), tenure_months=t) for i, t in enumerate(tenures)]
-    got = _sigmoid(model.stay.base(model._encode(probe, ["price"] * len(probe))))
+    got = _sigmoid(model.stay.base(model.encode(probe, ["price"] * len(probe))))
     assert got == pytest.approx([share(t) for t in tenures], abs=0.07)

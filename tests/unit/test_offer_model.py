@@ -1,4 +1,7 @@
-"""The offer-response model learns planted effects, corrects a biased logging policy, and falls back to priors."""
+"""The offer-response model learns planted effects, corrects a biased logging policy, and falls back to priors.
+
+Without answers to learn from, the fit is the stay regression alone (the joint model's fallback): these planted
+worlds log decisions and fates only."""
 
 from __future__ import annotations
 
@@ -10,15 +13,8 @@ import joblib
 import numpy as np
 import pytest
 
-from retention_desk.ml.offer_model import (
-    DEFAULT_STAY_NONE,
-    PRIOR_KEEP_SHARE,
-    FitOptions,
-    OfferResponseModel,
-    fit_offer_model,
-    prior_offer_model,
-    stay_weights,
-)
+from retention_desk.ml.offer_fit import FitOptions, fit_offer_model, stay_weights
+from retention_desk.ml.offer_model import DEFAULT_STAY_NONE, PRIOR_KEEP_SHARE, OfferResponseModel, prior_offer_model
 
 
 @dataclass(frozen=True)
@@ -79,6 +75,7 @@ def _uplift(model: OfferResponseModel, rows, reasons, offer: Spec) -> float:
 def test_the_model_recovers_a_planted_uplift_by_offer_and_reason():
     rows, reasons, actions, props, stayed = _planted()
     model = _fit(rows, reasons, actions, props, stayed)
+    assert model.info["estimator"] == "direct" and model.durable is None
     probe = [_row(random.Random(i)) for i in range(200)]
     price, moving = ["price"] * 200, ["moving"] * 200
     assert _uplift(model, probe, price, A) == pytest.approx(0.25, abs=0.05)
@@ -121,7 +118,7 @@ def test_an_unseen_offer_code_is_predicted_at_its_kind_and_an_unseen_kind_from_t
     assert np.all(np.abs(p_stay[:, 1] - p_none) > 0.1)  # kind-level effect, not nothing
     expected = p_none + (1 - p_none) * 0.4 * PRIOR_KEEP_SHARE
     np.testing.assert_allclose(p_stay[:, 2], expected)
-    np.testing.assert_allclose(p_accept[:, 2], 0.4)  # no presentations were given: the prior
+    np.testing.assert_allclose(p_accept, [[0.3, 0.3, 0.4]] * 50)  # no answers were given: the catalog priors
 
 
 def test_protected_attributes_never_change_a_prediction():
@@ -172,61 +169,3 @@ def test_stay_weights_are_clipped_and_average_one():
 def test_rows_reasons_and_risks_of_different_lengths_are_refused():
     with pytest.raises(ValueError):
         prior_offer_model().predict([{}, {}], ["price"], [A])
-
-
-GIFT = Spec("CHANNEL_FREE", "premium_channel", 0.4)
-SAVER = Spec("CHANNEL_DEAL", "premium_channel", 0.3)
-
-
-def _gifts_and_savers(n: int = 8000, seed: int = 11):
-    """Truth: long-standing callers mostly stay anyway (s = 0.8), new ones mostly leave (s = 0.2). Would-be stayers
-    take GIFT 70% of the time and SAVER 20%; would-be leavers accept GIFT 5% and SAVER 45%, and a leaver who
-    accepts stays. Both offers are one kind, so their acceptance rates alone cannot tell them apart."""
-    rng = random.Random(seed)
-    accept = {GIFT.code: (0.7, 0.05), SAVER.code: (0.2, 0.45)}  # (would stay, would leave)
-    rows, reasons, actions, stayed, presentations = [], [], [], [], []
-    for _ in range(n):
-        row = _row(rng)
-        stays_anyway = rng.random() < (0.8 if row["tenure_months"] > 30 else 0.2)
-        action = rng.choice([None, GIFT.code, SAVER.code])
-        yes = action is not None and rng.random() < accept[action][0 if stays_anyway else 1]
-        if action is not None:
-            presentations.append((row, "price", action, yes, False))
-        rows.append(row)
-        reasons.append("price")
-        actions.append(action)
-        stayed.append(stays_anyway or yes)
-    return rows, reasons, actions, [1 / 3] * n, stayed, presentations
-
-
-def test_the_mixture_tells_an_offer_loyal_callers_take_as_a_gift_from_one_that_keeps_leavers():
-    rows, reasons, actions, props, stayed, presentations = _gifts_and_savers()
-    kinds = {GIFT.code: GIFT.kind, SAVER.code: SAVER.kind}
-
-    def fit(estimator: str) -> OfferResponseModel:
-        return fit_offer_model(
-            rows=rows,
-            reasons=reasons,
-            actions=actions,
-            propensities=props,
-            stayed=stayed,
-            kinds=kinds,
-            presentations=presentations,
-            options=FitOptions(estimator=estimator),
-        )
-
-    probe = [_row(random.Random(i)) for i in range(400)]
-    new = [r for r in probe if r["tenure_months"] <= 30]
-    mixture = fit("mixture")
-    p_none, p_stay, p_accept = mixture.predict_arrays(new, ["price"] * len(new), [GIFT, SAVER])
-    gain = (p_stay - p_none[:, None]).mean(axis=0)
-    assert gain[0] == pytest.approx(0.8 * 0.05, abs=0.04)  # (1 − s) × P(accept | would leave)
-    assert gain[1] == pytest.approx(0.8 * 0.45, abs=0.06)
-    # (the stay part is linear in tenure, the truth a step at 30 months: P(stay | none) is a little off here)
-    assert p_accept.mean(axis=0) == pytest.approx([0.2 * 0.7 + 0.8 * 0.05, 0.2 * 0.2 + 0.8 * 0.45], abs=0.07)
-    assert mixture.info["gift"] is not None
-    # Acceptance alone says GIFT is as good a saver as SAVER overall; the conversion estimator, which scales one
-    # acceptance rate per kind, misses most of the gap between them.
-    _, c_stay, _ = fit("conversion").predict_arrays(new, ["price"] * len(new), [GIFT, SAVER])
-    c_gain = (c_stay - p_none[:, None]).mean(axis=0)
-    assert (gain[1] - gain[0]) > 2 * (c_gain[1] - c_gain[0])

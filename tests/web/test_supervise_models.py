@@ -139,7 +139,7 @@ def test_an_empty_registry_renders(client, session):
 
 def test_a_failed_nightly_run_is_on_the_page_with_its_reason(client, session, settings):
     with pytest.raises(TrainingError) as failure:
-        run_nightly(settings=settings, progress=False)
+        run_nightly(settings=settings)
     add_user(session, "siri", "supervisor")
     log_in(client, "siri")
     html = client.get("/supervise/models").get_data(as_text=True)

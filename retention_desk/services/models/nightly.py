@@ -4,18 +4,18 @@ promote only if not worse, and never leave the desk without a working model."""
 from __future__ import annotations
 
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from retention_desk.config import ConfigError, Settings
+from retention_desk.domain.progress import SILENT, Progress
 from retention_desk.ml.evaluate import evaluate_probabilities
 from retention_desk.ml.features import Feature, build_features
+from retention_desk.ml.labels import labelled_examples
 from retention_desk.ml.registry import load_serving_model, remove_stale_temp_files, save_model_version
 from retention_desk.ml.selection import CrossValidation, cross_validate
 from retention_desk.ml.train import TrainedModel, predict_churn, train_churn_pipeline
@@ -24,7 +24,7 @@ from retention_desk.services.models.offer_training import OfferRetrainResult, re
 from retention_desk.storage.db import session_scope
 from retention_desk.storage.locks import LockBusy, exclusive_lock
 from retention_desk.storage.model_versions import CHALLENGER, CHAMPION
-from retention_desk.storage.training_data import iter_training_examples, plan_training_set
+from retention_desk.storage.training_data import iter_training_records, plan_training_set
 
 __all__ = [
     "LockBusy",
@@ -44,6 +44,7 @@ MIN_PER_CLASS = 20
 # A new model replaces the champion unless its hold-out log loss is worse by more than this (absolute).
 LOG_LOSS_TOLERANCE = 0.005
 LOCK_NAME = "retrain"
+PROGRESS_EVERY = 500  # rows between progress reports while building features
 
 
 NIGHTLY_ACTION = "nightly_run"  # the audit action of one run of the nightly job
@@ -184,7 +185,7 @@ def has_champion(*, settings: Settings) -> bool:
 def run_nightly(
     *,
     settings: Settings,
-    progress: bool,
+    progress: Progress = SILENT,
     horizon_days: int | None = None,
     tolerance: float = LOG_LOSS_TOLERANCE,
     force: bool = False,
@@ -236,7 +237,7 @@ def _record_run(settings: Settings, after: dict[str, Any], detail: str) -> None:
 def retrain_churn_model(
     *,
     settings: Settings,
-    progress: bool,
+    progress: Progress = SILENT,
     horizon_days: int | None = None,
     tolerance: float = LOG_LOSS_TOLERANCE,
     force: bool = False,
@@ -255,25 +256,25 @@ def retrain_churn_model(
 
 
 def _retrain(
-    settings: Settings, progress: bool, horizon: int, tolerance: float, force: bool, *, dry_run: bool
+    settings: Settings, progress: Progress, horizon: int, tolerance: float, force: bool, *, dry_run: bool
 ) -> RetrainResult:
     started = time.monotonic()
     data = load_training_rows(settings=settings, progress=progress, horizon_days=horizon)
     _check_enough(data.y, horizon)
-    _say(progress, f"Choosing the estimator and fitting it on {len(data.y)} labelled rows ...")
+    progress.say(f"Choosing the estimator and fitting it on {len(data.y)} labelled rows ...")
     trained = train_churn_pipeline(data.rows, data.y, data.times)
     with session_scope(settings.database_url) as session:
         serving = load_serving_model(session=session, settings=settings)
         champion_metrics = None
         if serving.model is not None:
             champion = serving.model
-            _say(progress, f"Scoring champion {champion.version} on the same hold-out ...")
+            progress.say(f"Scoring champion {champion.version} on the same hold-out ...")
             p = predict_churn(champion.pipeline, trained.holdout_rows, champion.numeric, champion.categorical)
             champion_metrics = evaluate_probabilities(trained.holdout_y, p)
         would, reason = decide(trained.metrics, champion_metrics, tolerance=tolerance, force=force)
         version = None
         if not dry_run:
-            _say(progress, "Writing the model artifact and its registry row ...")
+            progress.say("Writing the model artifact and its registry row ...")
             row = save_model_version(
                 session=session,
                 settings=settings,
@@ -302,11 +303,6 @@ def _retrain(
     )
 
 
-def _say(progress: bool, message: str) -> None:
-    if progress:
-        print(message, file=sys.stderr, flush=True)
-
-
 @dataclass
 class TrainingRows:
     """Feature rows with their labels; ``times`` is the call time, None for imported labels."""
@@ -318,24 +314,31 @@ class TrainingRows:
     n_imported: int
 
 
-def load_training_rows(*, settings: Settings, progress: bool, horizon_days: int = LABEL_HORIZON_DAYS) -> TrainingRows:
+def load_training_rows(
+    *, settings: Settings, progress: Progress = SILENT, horizon_days: int = LABEL_HORIZON_DAYS
+) -> TrainingRows:
     """Every call old enough to know its outcome, plus imported labels, as features through the one module."""
     rows: list[dict[str, Feature]] = []
     labels: list[int] = []
     times: list[datetime | None] = []
     with session_scope(settings.database_url) as session:
         plan = plan_training_set(session, label_horizon_days=horizon_days)
-        examples = iter_training_examples(session, plan)
-        for example in tqdm(examples, total=plan.total, desc="features", unit="row", disable=not progress):
+        examples = labelled_examples(iter_training_records(session, plan), plan.label_horizon_days)
+        progress.stage("features", total=plan.total, unit=" rows")
+        for example in examples:
             rows.append(build_features(example.snapshot, example.as_of))
             labels.append(int(example.churned))
             times.append(example.as_of if example.dated else None)
+            if len(rows) % PROGRESS_EVERY == 0:
+                progress.advance(PROGRESS_EVERY)
+        progress.advance(len(rows) % PROGRESS_EVERY)
+        progress.done()
     n_imported = sum(1 for t in times if t is None)
     return TrainingRows(rows, np.asarray(labels, dtype=int), times, len(times) - n_imported, n_imported)
 
 
 def evaluate_candidates(
-    *, settings: Settings, folds: int = 5, progress: bool = False, horizon_days: int | None = None
+    *, settings: Settings, folds: int = 5, progress: Progress = SILENT, horizon_days: int | None = None
 ) -> CrossValidation:
     """Seeded stratified k-fold CV of every candidate estimator (and of the choice) on the current training data."""
     horizon = label_horizon_days(horizon_days)

@@ -9,36 +9,26 @@ arguments, nothing is read from the environment.
 from __future__ import annotations
 
 import math
-import sys
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-import sklearn
 
 from retention_desk.config import Settings
-from retention_desk.domain.clock import utcnow
+from retention_desk.domain.progress import SILENT, Progress
 from retention_desk.ml.fitting import predict_churn
+from retention_desk.ml.offer_data import OfferExample, answered_calls, load_offer_data
 from retention_desk.ml.offer_evaluation import baseline_values, greedy_value, rewards_of, stay_log_loss
-from retention_desk.ml.offer_model import MIN_DECISIONS, OfferResponseModel, fit_on_decisions, prior_offer_model
+from retention_desk.ml.offer_fit import fit_on_decisions
+from retention_desk.ml.offer_model import MIN_DECISIONS, OfferResponseModel, prior_offer_model
 from retention_desk.ml.policy_value import snips_difference
-from retention_desk.ml.registry import (
-    OFFER_KIND,
-    dump_artifact,
-    load_serving_model,
-    new_version,
-    remove_stale_temp_files,
-    sha256_of,
-    store_version,
-)
+from retention_desk.ml.registry import OFFER_KIND, load_serving_model, register, remove_stale_temp_files
 from retention_desk.services.catalog.store import offers_in_database
 from retention_desk.storage.db import session_scope
 from retention_desk.storage.locks import exclusive_lock
 from retention_desk.storage.model_versions import CHALLENGER, CHAMPION
-from retention_desk.storage.offer_training_data import OfferData, OfferExample, answered_calls, load_offer_data
-from retention_desk.storage.tables import ModelVersion
 from retention_desk.storage.training_data import plan_training_set
 
 __all__ = [
@@ -126,7 +116,7 @@ def retrain_offer_model(
     *,
     settings: Settings,
     now: datetime | None = None,
-    progress: bool = False,
+    progress: Progress = SILENT,
     horizon_days: int = 90,
     force: bool = False,
     dry_run: bool = False,
@@ -147,7 +137,7 @@ def retrain_offer_model(
 def _retrain(
     settings: Settings,
     now: datetime | None,
-    progress: bool,
+    progress: Progress,
     horizon: int,
     force: bool,
     dry_run: bool,
@@ -160,7 +150,7 @@ def _retrain(
         plan = plan_training_set(session, label_horizon_days=horizon)
         if now is not None and (plan.cutoff is None or plan.cutoff > now - timedelta(days=horizon)):
             plan = replace(plan, cutoff=now - timedelta(days=horizon))
-        _say(progress, "Reading logged offer decisions ...")
+        progress.say("Reading logged offer decisions ...")
         data = load_offer_data(session, plan)
         offers = {o.code: o for o in offers_in_database(session=session)}
         churn = load_serving_model(session=session, settings=settings)
@@ -187,11 +177,10 @@ def _retrain(
     n_hold = max(1, int(round(len(decisions) * HOLDOUT_SHARE)))
     train, hold = decisions[:-n_hold], decisions[-n_hold:]
     kinds = {code: o.kind for code, o in offers.items()}
-    presentations = _presentations_outside(data, hold)
-    _say(progress, f"Fitting the offer model on {len(train)} decisions and {len(presentations)} presentations ...")
-    model = fit_on_decisions(
-        train, kinds=kinds, presentations=presentations, calls=answered_calls(data, {e.call_id for e in hold})
-    )
+    calls = answered_calls(data, {e.call_id for e in hold})
+    answers = sum(len(call.answers) for call in calls)
+    progress.say(f"Fitting the offer model on {len(train)} decisions and {answers} answers ...")
+    model = fit_on_decisions(train, kinds=kinds, calls=calls)
     risks = _risks(churn.model, hold)
     new_metrics, new_target = _metrics(model, hold, offers, margin, limit, risks)
     old_model = champion.model.obj if champion.model is not None else None
@@ -208,7 +197,7 @@ def _retrain(
     would, reason = decide_offer_model(new_metrics, champion_metrics, force=force, champion_is_prior=old_model.is_prior)
     version = None
     if not dry_run:
-        _say(progress, "Writing the offer model artifact and its registry row ...")
+        progress.say("Writing the offer model artifact and its registry row ...")
         version = _save(
             settings, model, new_metrics, train, hold, horizon, CHAMPION if would == "promoted" else CHALLENGER
         )
@@ -225,7 +214,7 @@ def _retrain(
             "decisions": len(decisions),
             "train": len(train),
             "holdout": len(hold),
-            "presentations": len(presentations),
+            "presentations": answers,
         },
         skipped=skipped,
         forced=force,
@@ -316,18 +305,6 @@ def _risks(churn_model: Any, hold: list[OfferExample]) -> list[float | None] | N
     return [float(q) for q in p]
 
 
-def _presentations_outside(data: OfferData, hold: list[OfferExample]) -> list[tuple]:
-    """Every answer except the hold-out calls' own, so the hold-out stays unseen. The answers of calls too recent
-    to have an outcome are kept: an answer is known at once, and these are about half of all answers, the newest
-    ones; the acceptance part gains most from them (docs/offer-model.md)."""
-    held = {e.call_id for e in hold}
-    return [
-        (p.features, p.reason, p.offer_code, p.accepted, p.follow_up)
-        for p in data.presentations
-        if p.call_id not in held
-    ]
-
-
 def _save(
     settings: Settings,
     model: OfferResponseModel,
@@ -337,46 +314,23 @@ def _save(
     horizon: int,
     status: str,
 ) -> str:
-    now = utcnow()
-    version = new_version(now)
-    data = dump_artifact(model)
-    digest = sha256_of(data)
-    metadata = {
-        "version": version,
-        "kind": OFFER_KIND,
-        "created_at": now.isoformat(),
-        "sklearn_version": sklearn.__version__,
-        "sha256": digest,
-        "label_horizon_days": horizon,
-        "metrics": metrics,
-        "model": model.info,
-        "training_window": {"first_call": train[0].as_of.isoformat(), "last_call": train[-1].as_of.isoformat()},
-        "holdout_window": {"first_call": hold[0].as_of.isoformat(), "last_call": hold[-1].as_of.isoformat()},
-    }
-    row = ModelVersion(
-        version=version,
-        kind=OFFER_KIND,
-        status=status,
-        created_at=now,
-        path="",
-        sha256=digest,
-        sklearn_version=sklearn.__version__,
-        estimator="LogisticRegression (IPW P(stay), P(accept))",
-        metrics={**metrics, "model": model.info, "holdout_window": metadata["holdout_window"]},
-        feature_list=[{"name": n, "type": "numeric"} for n in model.numeric]
-        + [{"name": n, "type": "categorical"} for n in model.categorical],
-        data_window_start=train[0].as_of,
-        data_window_end=hold[-1].as_of,
-        rows_train=len(train),
-        rows_holdout=len(hold),
-        label_horizon_days=horizon,
-        artifact=data,
-    )
     with session_scope(settings.database_url) as session:
-        store_version(session=session, settings=settings, row=row, data=data, metadata=metadata)
-    return version
-
-
-def _say(progress: bool, message: str) -> None:
-    if progress:
-        print(message, file=sys.stderr, flush=True)
+        row = register(
+            OFFER_KIND,
+            session=session,
+            settings=settings,
+            artifact=model,
+            status=status,
+            estimator=model.description,
+            metrics=metrics,
+            numeric=model.numeric,
+            categorical=model.categorical,
+            rows_train=len(train),
+            rows_holdout=len(hold),
+            data_window=(train[0].as_of, hold[-1].as_of),
+            train_window=(train[0].as_of, train[-1].as_of),
+            holdout_window=(hold[0].as_of, hold[-1].as_of),
+            label_horizon_days=horizon,
+            details={"model": model.info},
+        )
+        return row.version

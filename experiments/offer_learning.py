@@ -12,7 +12,7 @@ same world, as a share of the oracle's plan, at day 0, 10, 20 and the end; and t
 served in the last 7 days against the oracle's plan for the same callers (exploration and hold-out included).
 
     RETENTION_DESK_DATABASE_URL=sqlite:////tmp/w.sqlite3 RETENTION_DESK_MODEL_DIR=/tmp/w-models \\
-        python benchmarks/offer_learning.py [--days 30] [--calls-per-day 200] [--strategies explore0,explore5,thompson]
+        python experiments/offer_learning.py [--days 30] [--calls-per-day 200] [--strategies explore0,explore5,thompson]
 
 needs a world (``retention-desk seed --accounts 20000``) and a churn model (``retention-desk retrain``). Unlike
 ``retention-desk simulate``, callers do not drift (both draws come from the same three days after the world's date)
@@ -22,16 +22,22 @@ and the loop writes nothing; 4–5 minutes a strategy, Thompson sampling about t
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
-from offer_model_truth import Bench, _callers, _offers, prepare
 
-from retention_desk.ml.offer_joint import CallAnswers
-from retention_desk.ml.offer_model import OfferResponseModel, fit_on_decisions
-from retention_desk.offers.ranking import rank_offers
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.offer_world import Bench, offers_of, prepare, simulated_callers  # noqa: E402
+from retention_desk.ml.offer_fit import fit_on_decisions  # noqa: E402
+from retention_desk.ml.offer_joint import CallAnswers  # noqa: E402
+from retention_desk.ml.offer_model import OfferResponseModel  # noqa: E402
+from retention_desk.offers.ranking import rank_offers  # noqa: E402
 from retention_desk.services.calls.deciding import candidates_for
+from retention_desk.storage.offer_training_data import Answer  # noqa: E402
 
 LAST_WEEK = 7
 
@@ -46,11 +52,13 @@ def main() -> None:
     args = parser.parse_args()
     bench = prepare(2400, seed=5)
     evaluation = bench.contexts
-    served = _callers(bench.settings, bench.world, bench.as_of, bench.catalog, args.days * args.calls_per_day, seed=6)
+    served = simulated_callers(
+        bench.settings, bench.world, bench.as_of, bench.catalog, args.days * args.calls_per_day, seed=6
+    )
     np.random.default_rng(args.seed).shuffle(served)
-    loop = _Loop(bench, _offers(evaluation + served), args.bootstrap)
+    loop = _Loop(bench, offers_of(evaluation + served), args.bootstrap)
     print(
-        f"{len(bench.data.decisions):,} labelled decisions, {len(bench.presentations):,} answers in the history; "
+        f"{len(bench.data.decisions):,} labelled decisions, {bench.answers:,} answers in the history; "
         f"{len(served):,} callers served over {args.days} days, {len(evaluation):,} to evaluate on"
     )
     for strategy in args.strategies.split(","):
@@ -118,7 +126,8 @@ class _Loop:
                     order = self.order(model, context, policy, (float(u[0]), float(u[1])))
                 outcome = self.world.play(callers, i, order)
                 ending = outcome.saved if outcome.accepted is None else None
-                logged.append(CallAnswers(row, reason, outcome.answers, None, None, ending))
+                answers = tuple(Answer(code, yes) for code, yes in outcome.answers)
+                logged.append(CallAnswers(row, reason, answers, None, None, ending))
                 if day > days - LAST_WEEK:
                     ours += self.world.expected(callers, i, order, value, self.costs)[0]
                     oracle += self.oracle(context)

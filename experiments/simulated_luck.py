@@ -8,7 +8,7 @@ durability die. The callers, their reasons and the plans stay fixed, so the scat
 ratio (the truth's probabilities, no dice) is printed beside it.
 
     RETENTION_DESK_DATABASE_URL=sqlite:////tmp/w.sqlite3 RETENTION_DESK_MODEL_DIR=/tmp/w-models \\
-        python benchmarks/simulated_luck.py [--callers 1400] [--replays 300]
+        python experiments/simulated_luck.py [--callers 1400] [--replays 300]
 
 needs a world (``retention-desk seed --accounts 20000``) and a churn model (``retention-desk retrain``); the plans
 are the first day's model's (fitted here as the nightly job would), with the default exploration and hold-out.
@@ -18,15 +18,19 @@ About a minute per 100 replays of 1,400 callers.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
-from offer_model_truth import _offers, prepare
 
-from retention_desk.offers.ranking import rank_offers
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.offer_world import offers_of, prepare  # noqa: E402
+from retention_desk.offers.ranking import rank_offers  # noqa: E402
 from retention_desk.services.calls.deciding import candidates_for
-from retention_desk.synth.simulation import Callers, Outcome, SimulatedWorld
+from retention_desk.synth.simulation import Callers, Outcome, SimulatedWorld  # noqa: E402
 
 # (world, the callers' dice, a second set for a policy with dice of its own, caller, plan) → what happened on the call
 Play = Callable[[SimulatedWorld, Callers, Callers, int, Sequence[str]], Outcome]
@@ -41,7 +45,7 @@ def main() -> None:
     settings, world, contexts, costs = bench.settings, bench.world, bench.contexts, bench.costs
     model = bench.fit()
     predictions = model.predict(
-        [c[2] for c in contexts], [c[3] for c in contexts], _offers(contexts), [c[4] for c in contexts]
+        [c[2] for c in contexts], [c[3] for c in contexts], offers_of(contexts), [c[4] for c in contexts]
     )
     limit = settings.offer_policy.max_offers_per_call
     draws = np.random.default_rng(2)  # exploration and hold-out, as the simulator's policy stream

@@ -7,7 +7,7 @@ sampling noise, the cells' z-scores (accepted against the truth's expectation) s
 deviation 1; where the model's errors follow the log's, it is learning that noise.
 
     RETENTION_DESK_DATABASE_URL=sqlite:////tmp/w.sqlite3 RETENTION_DESK_MODEL_DIR=/tmp/w-models \\
-        python benchmarks/offer_history_noise.py [--min-offers 60]
+        python experiments/offer_history_noise.py [--min-offers 60]
 
 needs a world (``retention-desk seed --accounts 20000``) and a churn model (``retention-desk retrain``); about half a
 minute on the demo world.
@@ -16,14 +16,18 @@ minute on the demo world.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
-from offer_model_truth import prepare
 from sqlmodel import select
 
-from retention_desk.storage.db import session_scope
-from retention_desk.storage.tables import Call
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.offer_world import prepare  # noqa: E402
+from retention_desk.storage.db import session_scope  # noqa: E402
+from retention_desk.storage.tables import Call  # noqa: E402
 
 FIELDS = ("n", "yes", "model", "truth", "variance", "leaver_model", "leaver_truth", "stay_share")
 
