@@ -29,7 +29,7 @@ def logistic_encoder(
     """An unfitted encoder of these columns; with ``logged``, each of those numbers also gets a log twin.
 
     With both x and log(1 + x) a linear model can draw an effect that is steep at first and then levels off: the
-    first months of tenure, the first faults (docs/offer-model.md, "Log twins"). A number and its twin share a
+    first months of tenure, the first faults (experiments/NOTEBOOK.md, "the stay part"). A number and its twin share a
     column name, so with twins the output names carry their block's prefix (``numbers__``, ``logs__``).
     """
     parts = [

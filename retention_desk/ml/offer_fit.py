@@ -70,7 +70,7 @@ class LoggedDecision(Protocol):
 
 @dataclass(frozen=True)
 class FitOptions:
-    """The choices measured in docs/offer-model.md; the defaults are the chosen ones."""
+    """The choices measured in experiments/NOTEBOOK.md; the defaults are the chosen ones."""
 
     weighted: bool = True
     stay_c: float = STAY_C

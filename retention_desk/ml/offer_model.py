@@ -52,7 +52,7 @@ __all__ = [
 # The layout of the pickled model. Serving refuses an artifact stored with another (or none) before unpickling it,
 # and the desk ranks on the catalog priors until the next retrain: bump it whenever the attributes change.
 ARTIFACT_FORMAT = 2
-# Fewer labelled decisions than this and the nightly job keeps the catalog priors (docs/offer-model.md: below
+# Fewer labelled decisions than this and the nightly job keeps the catalog priors (experiments/NOTEBOOK.md: below
 # about a thousand decisions the learned greedy policy did not beat the prior one on the demo world's hold-out).
 MIN_DECISIONS = 1000
 # Share of an acceptance that turns a leaver into a stayer, for the cold-start prior: a caller who accepts was

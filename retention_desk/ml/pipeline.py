@@ -29,7 +29,7 @@ AUTO = "auto"
 DEFAULT_ESTIMATOR = "logistic"
 CALIBRATION_FOLDS = 3
 # Measured against 0.1 and 0.3 with the running-term contract end: the best hold-out calibration across demo-world
-# dates (docs/churn-model.md, "Calibration across world dates").
+# dates (experiments/NOTEBOOK.md, "Churn model").
 LOGISTIC_C = 1.0
 RANDOM_STATE = 0
 

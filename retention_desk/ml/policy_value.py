@@ -16,7 +16,7 @@ SWITCH-DR (``switch_weight`` = τ; Wang, Agarwal & Dudík 2017) keeps the correc
 where the target policy takes an action the logging policy almost never took (an explored offer, a hold-out), the
 model's value stands alone. A handful of such decisions, each weighted 35-235, otherwise move a week's estimate by
 10-15% for as long as they are in the window; dropping them costs a little bias where the model is wrong about those
-rare actions (measured in docs/offers.md).
+rare actions (measured in experiments/NOTEBOOK.md).
 
 The confidence interval (95%) is the CLT interval of the preferred estimate — DR when model values are given,
 else SNIPS — from its influence terms: for SNIPS, w (r − SNIPS) / mean(w); for DR, its per-decision terms.

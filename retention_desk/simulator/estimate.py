@@ -22,7 +22,7 @@ from retention_desk.services.models.offer_predictions import predict_offers
 # The nightly off-policy estimate rests on the last week's calls, not every call of the run: the callers drift
 # (accounts leave, faults come and go), and the estimate is set against the next day's callers. On three 30-day
 # runs the estimate over every call was 4.5%, 13.5% and 5.6% off the realised value; over the last week's, 0.4%,
-# 3.5% and 1.1% (docs/offers.md).
+# 3.5% and 1.1% (experiments/NOTEBOOK.md).
 OPE_WINDOW_DAYS = 7
 
 
@@ -30,7 +30,7 @@ OPE_WINDOW_DAYS = 7
 # offer or hold-out the new policy now takes has 35-235. Above this weight the estimate takes the offer model's value
 # of the call instead of the logged reward × weight (SWITCH-DR, ml/policy_value.py): on nine 30-day runs the worst
 # week of estimates was 6-17% off the realised reward with plain DR, 5-10% switched; thresholds 5-20 gave identical
-# estimates on seven of them (docs/offers.md).
+# estimates on seven of them (experiments/NOTEBOOK.md).
 OPE_SWITCH_WEIGHT = 10.0
 
 

@@ -49,7 +49,7 @@ STAY_LOG_LOSS_TOLERANCE = 0.01
 # many, for either policy, the values are not compared and the stay log loss decides: on the world of 2026-12-05 the
 # first model's value rested on 51 decisions against the priors' 46, the interval of the difference ended below the
 # tolerance, and the desk kept the catalog priors (58% of the oracle's first-offer value by the ground truth) over a
-# model at 75% whose log loss was better (0.531 against 0.553; docs/offer-model.md).
+# model at 75% whose log loss was better (0.531 against 0.553; experiments/NOTEBOOK.md).
 MIN_EFFECTIVE_DECISIONS = 100
 LOCK_NAME = "retrain"
 PRIORS = "catalog priors"
