@@ -6,17 +6,15 @@ Each run creates its own databases and drops them afterwards; a configured datab
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
 from sqlalchemy import delete
-from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
-from retention_desk.storage.db import dispose_engines, get_engine, normalise_url
+from retention_desk.storage.db import get_engine
+from retention_desk.storage.scratch import empty_database
 
 POSTGRES_ENV = "RETENTION_DESK_TEST_POSTGRES_URL"
 
@@ -31,21 +29,9 @@ def temporary_database(backend: str, folder: Path, admin_url: str | None = None)
 
     PostgreSQL databases are made on the server of ``admin_url`` (default: the test server's URL).
     """
-    if backend == "sqlite":
-        yield f"sqlite:///{folder / f'test-{uuid.uuid4().hex[:8]}.sqlite3'}"
-        dispose_engines()
-        return
-    admin = make_url(normalise_url(admin_url or os.environ[POSTGRES_ENV]))
-    name = f"retention_desk_test_{uuid.uuid4().hex[:12]}"
-    admin_dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
-    finally:
-        dispose_engines()
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    server = admin_url or os.environ.get(POSTGRES_ENV)
+    with empty_database(backend, folder, server, prefix="retention_desk_test") as url:
+        yield url
 
 
 def wipe(url: str) -> None:

@@ -1,7 +1,9 @@
-"""A scratch copy of a database and its model folder, for runs that must leave the real one as it was.
+"""Scratch databases: a copy of a database and its model folder, for runs that must leave the real one as it was
+(the simulator), and a new empty database, for test runs and benchmarks that must never touch a configured one.
 
-SQLite: an online backup into a temporary file. PostgreSQL: a new database made from the source as a template
-(which PostgreSQL allows only while nobody else is connected to the source), dropped afterwards.
+SQLite: an online backup into (or a new file in) a temporary folder. PostgreSQL: a new database on the same server,
+made from the source as a template for a copy (which PostgreSQL allows only while nobody else is connected to the
+source); either is dropped afterwards.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import random
 import shutil
 import sqlite3
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -21,7 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from retention_desk.config import Settings
-from retention_desk.storage.db import dispose_engines
+from retention_desk.storage.db import dispose_engines, normalise_url
 
 
 class ScratchCopyError(ValueError):
@@ -77,9 +80,29 @@ def _link_or_copy(source: str, target: str) -> None:
         shutil.copy2(source, target)
 
 
+@contextmanager
+def empty_database(backend: str, folder: Path, server_url: str | None = None, *, prefix: str) -> Iterator[str]:
+    """The URL of a new, empty database, dropped afterwards: an SQLite file in ``folder``, or a database on the
+    PostgreSQL server of ``server_url`` (any database URL on that server)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / f'{prefix}-{uuid.uuid4().hex[:8]}.sqlite3'}"
+        dispose_engines()
+        return
+    if not server_url:
+        raise ScratchCopyError("A PostgreSQL scratch database needs the URL of a server to make it on.")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    _admin(server_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(normalise_url(server_url)).set(database=name).render_as_string(hide_password=False)
+    finally:
+        dispose_engines()
+        _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def _admin(url: str, statement: str) -> None:
     """Run a database-level statement from the server's maintenance database (not the one being copied)."""
-    engine = create_engine(make_url(url).set(database="postgres"), poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    maintenance = make_url(normalise_url(url)).set(database="postgres")
+    engine = create_engine(maintenance, poolclass=NullPool, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
             conn.execute(text(statement))
