@@ -24,6 +24,9 @@ DISPOSITIONS: tuple[str, ...] = (
     "callback",
     "escalated",
 )
-# Where a request for an offer above an agent's authority stands.
-PENDING, APPROVED, DENIED, WITHDRAWN = "pending", "approved", "denied", "withdrawn"
+# A caller's answer to a presented offer; an accepted offer is withdrawn when the call ends in a cancellation.
+ACCEPTED, DECLINED, WITHDRAWN = "accepted", "declined", "withdrawn"
+OFFER_RESPONSES: tuple[str, ...] = (ACCEPTED, DECLINED, WITHDRAWN)
+# Where a request for an offer above an agent's authority stands (a withdrawn request was taken back).
+PENDING, APPROVED, DENIED = "pending", "approved", "denied"
 APPROVAL_STATUSES: tuple[str, ...] = (PENDING, APPROVED, DENIED, WITHDRAWN)

@@ -16,14 +16,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from retention_desk.domain.vocabulary import ACCEPTED, DECLINED
 from retention_desk.storage.snapshots import AccountSnapshot
 from retention_desk.storage.tables import Call, CallOffer
 from retention_desk.storage.training_data import CHUNK, _aware, _chunks, _load_chunk
 
-__all__ = ["ACCEPTED", "DECLINED", "Answer", "StoredCall", "iter_offer_calls"]
-
-ACCEPTED = "accepted"
-DECLINED = "declined"
+__all__ = ["Answer", "StoredCall", "iter_offer_calls"]
 
 
 @dataclass(frozen=True)

@@ -18,20 +18,9 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
 from retention_desk.domain.vocabulary import DISPOSITIONS
+from retention_desk.services.calls import steps
 from retention_desk.services.calls.state import CallState, call_state, offers_not_permitted
-from retention_desk.services.calls.steps import (
-    MAX_NOTES,
-    CallError,
-    NotFound,
-    NotYourCall,
-    answer_offer,
-    choose_reason,
-    finish_call,
-    present_offer,
-    process_cancellation,
-    request_approval,
-    start_call,
-)
+from retention_desk.services.calls.steps import MAX_NOTES, CallError, NotFound, NotYourCall
 from retention_desk.web.context import app_settings, db_session, wants_fragment
 from retention_desk.web.labels import label
 
@@ -47,12 +36,12 @@ def new_call_key() -> str:
 
 @bp.post("/desk/accounts/<int:account_id>/calls")
 @login_required
-def start(account_id: int) -> BaseResponse:
+def start_call(account_id: int) -> BaseResponse:
     """The caller asks to cancel: open the call (time-stamped now) and go to its page."""
     key = (request.form.get("idempotency_key") or "").strip()
     session = db_session()
     try:
-        state = start_call(
+        state = steps.start_call(
             session=session,
             settings=app_settings(),
             account_id=account_id,
@@ -112,39 +101,39 @@ def why_not(call_id: int) -> str:
 
 @bp.post("/desk/calls/<int:call_id>/reason")
 @login_required
-def reason(call_id: int) -> BaseResponse | str | tuple[str, int]:
+def choose_reason(call_id: int) -> BaseResponse | str | tuple[str, int]:
     """The caller's reason for cancelling; the offers are ranked again for it."""
     code = (request.form.get("reason") or "").strip()
-    return _step(call_id, lambda step: choose_reason(**step, reason=code))
+    return _step(call_id, lambda step: steps.choose_reason(**step, reason=code))
 
 
 @bp.post("/desk/calls/<int:call_id>/offers/<code>/present")
 @login_required
-def present(call_id: int, code: str) -> BaseResponse | str | tuple[str, int]:
+def present_offer(call_id: int, code: str) -> BaseResponse | str | tuple[str, int]:
     """The agent makes this offer."""
-    return _step(call_id, lambda step: present_offer(**step, offer_code=code))
+    return _step(call_id, lambda step: steps.present_offer(**step, offer_code=code))
 
 
 @bp.post("/desk/calls/<int:call_id>/offers/<code>/answer")
 @login_required
-def answer(call_id: int, code: str) -> BaseResponse | str | tuple[str, int]:
+def answer_offer(call_id: int, code: str) -> BaseResponse | str | tuple[str, int]:
     """The caller's answer to a presented offer: ``accepted=yes`` or ``accepted=no``."""
     given = request.form.get("accepted")
     if given not in ("yes", "no"):
         return _step_error(call_id, _("Say whether the caller accepted the offer or declined it."))
-    return _step(call_id, lambda step: answer_offer(**step, offer_code=code, accepted=given == "yes"))
+    return _step(call_id, lambda step: steps.answer_offer(**step, offer_code=code, accepted=given == "yes"))
 
 
 @bp.post("/desk/calls/<int:call_id>/offers/<code>/approval")
 @login_required
-def approval(call_id: int, code: str) -> BaseResponse | str | tuple[str, int]:
+def request_approval(call_id: int, code: str) -> BaseResponse | str | tuple[str, int]:
     """Ask a supervisor for an offer above the agent's authority."""
-    return _step(call_id, lambda step: request_approval(**step, offer_code=code))
+    return _step(call_id, lambda step: steps.request_approval(**step, offer_code=code))
 
 
 @bp.post("/desk/calls/<int:call_id>/finish")
 @login_required
-def finish(call_id: int) -> BaseResponse | str | tuple[str, int]:
+def finish_call(call_id: int) -> BaseResponse | str | tuple[str, int]:
     """Close the call with its outcome and notes; the desk goes back to search for the next call."""
     disposition = (request.form.get("disposition") or "").strip()
     notes = request.form.get("notes") or ""
@@ -153,7 +142,7 @@ def finish(call_id: int) -> BaseResponse | str | tuple[str, int]:
     if len(notes) > MAX_NOTES:
         return _finish_error(call_id, _("Notes hold at most %(num)s characters.", num=MAX_NOTES), disposition, notes)
     try:
-        state = finish_call(**_step_args(call_id), disposition=disposition, notes=notes)
+        state = steps.finish_call(**_step_args(call_id), disposition=disposition, notes=notes)
     except CallError as exc:
         return _finish_error(call_id, str(exc), disposition, notes, exc)
     db_session().commit()
@@ -163,13 +152,13 @@ def finish(call_id: int) -> BaseResponse | str | tuple[str, int]:
 
 @bp.post("/desk/calls/<int:call_id>/cancel")
 @login_required
-def cancel(call_id: int) -> BaseResponse | str | tuple[str, int]:
+def process_cancellation(call_id: int) -> BaseResponse | str | tuple[str, int]:
     """Process the cancellation now, whatever stage the call is at."""
     notes = request.form.get("notes") or ""
     if len(notes) > MAX_NOTES:
         return _finish_error(call_id, _("Notes hold at most %(num)s characters.", num=MAX_NOTES), "", notes)
     try:
-        process_cancellation(**_step_args(call_id), notes=notes)
+        steps.process_cancellation(**_step_args(call_id), notes=notes)
     except CallError as exc:
         return _finish_error(call_id, str(exc), "", notes, exc)
     db_session().commit()

@@ -151,7 +151,7 @@ def test_a_tier_one_agent_gets_a_tier_two_offer_approved_without_reloading(desk_
     page.screenshot(path=str(screenshots / "desk-call-approval-pending.png"))
     request = db.execute(select(ApprovalRequest).where(ApprovalRequest.call_id == call_id)).scalar_one()
     supervisor = get_user_by_username(session=db, username="supervisor")
-    decide(db, approver=supervisor, request_id=request.id, approve=True)
+    decide(session=db, approver=supervisor, request_id=request.id, approve=True)
     db.commit()
 
     present = offer_line(page, code).get_by_role("button", name=re.compile("^Present"))

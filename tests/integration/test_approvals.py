@@ -63,7 +63,7 @@ def ask(session: Session, desk: dict[str, object], **kwargs: object):  # noqa: A
     kwargs.setdefault("agent", desk["agent"])
     kwargs.setdefault("account_id", desk["account"].id)
     kwargs.setdefault("offer_code", ABOVE_TIER_1)
-    return open_request(session, now=NOW, **kwargs)
+    return open_request(session=session, now=NOW, **kwargs)
 
 
 def test_asking_for_an_offer_above_the_agents_tier_queues_a_pending_request(session: Session, desk) -> None:
@@ -71,8 +71,8 @@ def test_asking_for_an_offer_above_the_agents_tier_queues_a_pending_request(sess
     session.commit()
     assert (request.status, request.offer_code, request.requested_by) == ("pending", "DISC30", desk["agent"].id)
     assert request.requested_at == NOW and request.decided_by is None
-    assert pending_requests(session) == [request]
-    assert get_request(session, request.id) is request
+    assert pending_requests(session=session) == [request]
+    assert get_request(session=session, request_id=request.id) is request
     [event] = list_events(session=session, action="approval_requested")
     assert (event.actor_name, event.entity_id, event.after["status"]) == ("agent", str(request.id), "pending")
 
@@ -84,7 +84,7 @@ def test_asking_again_for_the_same_call_and_offer_returns_the_pending_request(se
     first = ask(session, desk, call_id=call.id)
     again = ask(session, desk, call_id=call.id)
     assert again.id == first.id
-    assert len(pending_requests(session)) == 1
+    assert len(pending_requests(session=session)) == 1
     other_call = Call(idempotency_key="c-2", account_id=desk["account"].id, started_at=NOW)
     session.add(other_call)
     session.flush()
@@ -96,7 +96,7 @@ def test_an_offer_the_account_may_not_get_cannot_be_asked_for_and_the_agent_hear
         ApprovalError, match=r"^Offer DISC30 is not permitted for this account: needs 24 months with us"
     ):
         ask(session, desk, account_id=desk["young"].id)
-    assert pending_requests(session) == []
+    assert pending_requests(session=session) == []
 
 
 def test_an_offer_within_the_agents_authority_needs_no_request(session: Session, desk) -> None:
@@ -144,7 +144,7 @@ def test_a_supervisor_approves_once_and_the_audit_log_has_before_and_after(sessi
     request = ask(session, desk)
     later = NOW + timedelta(minutes=2)
     decided = decide(
-        session, approver=desk["supervisor"], request_id=request.id, approve=True, note=" loyal ", now=later
+        session=session, approver=desk["supervisor"], request_id=request.id, approve=True, note=" loyal ", now=later
     )
     session.commit()
     assert (decided.status, decided.decided_by, decided.decided_at, decided.note) == (
@@ -153,20 +153,20 @@ def test_a_supervisor_approves_once_and_the_audit_log_has_before_and_after(sessi
         later,
         "loyal",
     )
-    assert pending_requests(session) == []
+    assert pending_requests(session=session) == []
     [event] = list_events(session=session, action="approval_approved")
     assert event.actor_name == "supervisor"
     assert event.before["status"] == "pending" and event.before["decided_by"] is None
     assert event.after["status"] == "approved" and event.after["note"] == "loyal"
     with pytest.raises(ApprovalError, match=f"Approval request {request.id} is already approved"):
-        decide(session, approver=desk["supervisor"], request_id=request.id, approve=False, now=later)
+        decide(session=session, approver=desk["supervisor"], request_id=request.id, approve=False, now=later)
 
 
 def test_an_agent_whose_tier_covers_the_offer_may_deny_but_one_below_it_may_not(session: Session, desk) -> None:
     request = ask(session, desk)
     with pytest.raises(ApprovalError, match="other may not decide on offer DISC30"):
-        decide(session, approver=desk["other"], request_id=request.id, approve=True, now=NOW)
-    denied = decide(session, approver=desk["senior"], request_id=request.id, approve=False, now=NOW)
+        decide(session=session, approver=desk["other"], request_id=request.id, approve=True, now=NOW)
+    denied = decide(session=session, approver=desk["senior"], request_id=request.id, approve=False, now=NOW)
     assert denied.status == "denied"
     assert [e.action for e in list_events(session=session) if e.action.startswith("approval_")] == [
         "approval_denied",
@@ -178,40 +178,46 @@ def test_a_disabled_user_cannot_decide(session: Session, desk) -> None:
     request = ask(session, desk)
     desk["supervisor"].active = False
     with pytest.raises(ApprovalError, match="may not decide"):
-        decide(session, approver=desk["supervisor"], request_id=request.id, approve=True, now=NOW)
+        decide(session=session, approver=desk["supervisor"], request_id=request.id, approve=True, now=NOW)
 
 
 def test_a_long_note_is_refused_and_the_request_stays_pending(session: Session, desk) -> None:
     request = ask(session, desk)
     with pytest.raises(ApprovalError, match="A note holds at most 400 characters"):
-        decide(session, approver=desk["supervisor"], request_id=request.id, approve=True, note="x" * 401, now=NOW)
-    assert get_request(session, request.id).status == "pending"
+        decide(
+            session=session, approver=desk["supervisor"], request_id=request.id, approve=True, note="x" * 401, now=NOW
+        )
+    assert get_request(session=session, request_id=request.id).status == "pending"
 
 
 def test_deciding_an_unknown_request_is_an_error(session: Session, desk) -> None:
     with pytest.raises(ApprovalError, match="There is no approval request 424242"):
-        decide(session, approver=desk["supervisor"], request_id=424242, approve=True, now=NOW)
+        decide(session=session, approver=desk["supervisor"], request_id=424242, approve=True, now=NOW)
 
 
 def test_the_asking_agent_may_withdraw_and_a_withdrawn_request_cannot_be_decided(session: Session, desk) -> None:
     request = ask(session, desk)
     with pytest.raises(ApprovalError, match="Only the agent who asked may withdraw"):
-        withdraw_request(session, agent=desk["other"], request_id=request.id, now=NOW)
-    assert withdraw_request(session, agent=desk["agent"], request_id=request.id, now=NOW).status == "withdrawn"
+        withdraw_request(session=session, agent=desk["other"], request_id=request.id, now=NOW)
+    assert withdraw_request(session=session, agent=desk["agent"], request_id=request.id, now=NOW).status == "withdrawn"
     with pytest.raises(ApprovalError, match="already withdrawn"):
-        decide(session, approver=desk["supervisor"], request_id=request.id, approve=True, now=NOW)
+        decide(session=session, approver=desk["supervisor"], request_id=request.id, approve=True, now=NOW)
     assert ask(session, desk).id != request.id  # a new request may follow
 
 
 def test_the_pending_queue_is_oldest_first_and_limited(session: Session, desk) -> None:
     made = [
         open_request(
-            session, agent=desk["agent"], account_id=desk["account"].id, offer_code=code, now=NOW + timedelta(minutes=i)
+            session=session,
+            agent=desk["agent"],
+            account_id=desk["account"].id,
+            offer_code=code,
+            now=NOW + timedelta(minutes=i),
         )
         for i, code in enumerate(["LOYAL24", "DISC30", "CREDIT1000"])
     ]
-    assert [r.offer_code for r in pending_requests(session)] == ["LOYAL24", "DISC30", "CREDIT1000"]
-    assert pending_requests(session, limit=2) == made[:2]
+    assert [r.offer_code for r in pending_requests(session=session)] == ["LOYAL24", "DISC30", "CREDIT1000"]
+    assert pending_requests(session=session, limit=2) == made[:2]
 
 
 def test_an_offer_counts_as_approved_for_a_call_only_once_approved_on_that_call(session: Session, desk) -> None:
@@ -219,10 +225,10 @@ def test_an_offer_counts_as_approved_for_a_call_only_once_approved_on_that_call(
     session.add(call)
     session.flush()
     request = ask(session, desk, call_id=call.id)
-    assert not approved_for(session, call_id=call.id, offer_code="DISC30")
-    decide(session, approver=desk["supervisor"], request_id=request.id, approve=True, now=NOW)
-    assert approved_for(session, call_id=call.id, offer_code="DISC30")
-    assert not approved_for(session, call_id=call.id, offer_code="LOYAL24")
+    assert not approved_for(session=session, call_id=call.id, offer_code="DISC30")
+    decide(session=session, approver=desk["supervisor"], request_id=request.id, approve=True, now=NOW)
+    assert approved_for(session=session, call_id=call.id, offer_code="DISC30")
+    assert not approved_for(session=session, call_id=call.id, offer_code="LOYAL24")
 
 
 def test_a_new_synthetic_world_starts_without_requests_or_budget_counters(session: Session, desk, db_url: str) -> None:
@@ -231,5 +237,5 @@ def test_a_new_synthetic_world_starts_without_requests_or_budget_counters(sessio
     session.commit()
     wipe_world(db_url)  # what re-seeding does first; on PostgreSQL a TRUNCATE that must name every dependent table
     session.expire_all()
-    assert pending_requests(session) == []
+    assert pending_requests(session=session) == []
     assert session.execute(select(OfferBudgetMonth)).first() is None

@@ -197,7 +197,7 @@ def test_an_offer_above_the_agent_s_tier_needs_an_approval_first(world) -> None:
         present_offer(**step, offer_code=code)
     asked = request_approval(**step, offer_code=code).line(code)
     assert asked is not None and asked.approval is not None and asked.approval.status == "pending"
-    decide(session, approver=supervisor, request_id=asked.approval.id, approve=True)
+    decide(session=session, approver=supervisor, request_id=asked.approval.id, approve=True)
     presented = present_offer(**step, offer_code=code).line(code)
     assert presented is not None and presented.presented is not None
 

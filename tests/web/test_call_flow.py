@@ -253,7 +253,7 @@ def test_an_offer_above_the_agent_s_tier_waits_for_approval_then_can_be_presente
     assert len(requests) == 1
 
     supervisor = get_user_by_username(session=db, username="supervisor")
-    decide(db, approver=supervisor, request_id=requests[0].id, approve=True)
+    decide(session=db, approver=supervisor, request_id=requests[0].id, approve=True)
     db.commit()
     polled = agent_client.get(f"/desk/calls/{call_id}/offers/{code}", headers=HX).get_data(as_text=True)
     assert polled.lstrip().startswith("<li") and "every 3s" not in polled and "Present" in polled

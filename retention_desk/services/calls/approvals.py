@@ -33,8 +33,8 @@ class ApprovalError(ValueError):
 
 
 def open_request(
-    session: Session,
     *,
+    session: Session,
     agent: User,
     account_id: int,
     offer_code: str,
@@ -79,8 +79,8 @@ def open_request(
 
 
 def decide(
-    session: Session,
     *,
+    session: Session,
     approver: User,
     request_id: int,
     approve: bool,
@@ -102,7 +102,7 @@ def decide(
     return _close(session, request, actor=approver, status=status, note=note, now=now)
 
 
-def withdraw_request(session: Session, *, agent: User, request_id: int, now: datetime | None = None) -> ApprovalRequest:
+def withdraw_request(*, session: Session, agent: User, request_id: int, now: datetime | None = None) -> ApprovalRequest:
     """The requesting agent (or a supervisor) takes back a pending request, e.g. when the caller hangs up."""
     request = _pending(session, request_id)
     if agent.id != request.requested_by and not can_supervise(agent):
@@ -110,16 +110,16 @@ def withdraw_request(session: Session, *, agent: User, request_id: int, now: dat
     return _close(session, request, actor=agent, status=WITHDRAWN, note="", now=now or utcnow())
 
 
-def pending_requests(session: Session, limit: int = 100) -> list[ApprovalRequest]:
+def pending_requests(*, session: Session, limit: int = 100) -> list[ApprovalRequest]:
     """The queue a supervisor works through, oldest first."""
     return stored.pending_requests(session, limit=limit)
 
 
-def get_request(session: Session, request_id: int) -> ApprovalRequest | None:
+def get_request(*, session: Session, request_id: int) -> ApprovalRequest | None:
     return session.get(ApprovalRequest, request_id)
 
 
-def approved_for(session: Session, *, call_id: int, offer_code: str) -> bool:
+def approved_for(*, session: Session, call_id: int, offer_code: str) -> bool:
     """Whether the offer was approved for this call, so the agent may now present it."""
     return stored.is_approved(session, call_id=call_id, offer_code=offer_code)
 

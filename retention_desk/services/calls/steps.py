@@ -21,7 +21,7 @@ from retention_desk.config import Settings
 from retention_desk.domain.catalog import OfferSpec, total_cost
 from retention_desk.domain.clock import utcnow
 from retention_desk.domain.i18n import _
-from retention_desk.domain.vocabulary import DISPOSITIONS
+from retention_desk.domain.vocabulary import ACCEPTED, DECLINED, DISPOSITIONS, WITHDRAWN
 from retention_desk.services.calls.approvals import ApprovalError, approved_for, open_request
 from retention_desk.services.calls.deciding import decide_offers
 from retention_desk.services.calls.state import CallState, state_of
@@ -34,7 +34,6 @@ from retention_desk.storage.snapshots import AccountSnapshot
 from retention_desk.storage.tables import Account, Call, CallOffer, CancelReason, OfferHistory, User
 from retention_desk.storage.training_data import load_account_snapshot
 
-ACCEPTED, DECLINED, WITHDRAWN = "accepted", "declined", "withdrawn"
 NEEDS_OFFER = ("saved_with_offer", "downgraded")
 MAX_NOTES = 4000
 MAX_KEY = 64
@@ -156,7 +155,9 @@ def request_approval(
     if _ranked_item(call, offer_code) is None:
         raise CallError(_("Offer %(code)s is not permitted on this call.", code=offer_code))
     try:
-        open_request(session, agent=agent, account_id=call.account_id, offer_code=offer_code, call_id=call_id, now=now)
+        open_request(
+            session=session, agent=agent, account_id=call.account_id, offer_code=offer_code, call_id=call_id, now=now
+        )
     except ApprovalError as exc:
         raise CallError(str(exc)) from exc
     return state_of(session=session, settings=settings, call=call)
@@ -259,7 +260,7 @@ def _present(session: Session, settings: Settings, call: Call, offer_code: str, 
         raise CallError(_("Offer %(code)s is not permitted on this call.", code=offer_code))
     if call.decision_mode == "holdout":
         raise CallError(_("This call is in the no-offer hold-out: record the outcome without an offer."))
-    if item.get("needs_approval") and not approved_for(session, call_id=call.id or 0, offer_code=offer_code):
+    if item.get("needs_approval") and not approved_for(session=session, call_id=call.id or 0, offer_code=offer_code):
         raise CallError(_("Offer %(code)s needs a supervisor's approval first.", code=offer_code))
     limit = settings.offer_policy.max_offers_per_call
     if len(stored.presented_on_call(session, call.id or 0)) >= limit:

@@ -58,4 +58,4 @@ def decide_request(
     approver = get_user(session=session, user_id=approver_id)
     if approver is None:
         raise ApprovalError(_("Only an active user may decide on a request."))
-    return decide(session, approver=approver, request_id=request_id, approve=approve, note=note)
+    return decide(session=session, approver=approver, request_id=request_id, approve=approve, note=note)
