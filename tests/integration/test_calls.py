@@ -29,7 +29,9 @@ from retention_desk.services.calls.steps import (
     start_call,
 )
 from retention_desk.services.catalog.store import offers_in_database
+from retention_desk.services.models import risk
 from retention_desk.services.staff.users import get_user_by_username
+from retention_desk.storage import training_data
 from retention_desk.storage.budgets import budget_left, budget_month
 from retention_desk.storage.db import get_engine
 from retention_desk.storage.tables import Account, Call, CallOffer, OfferHistory
@@ -254,3 +256,16 @@ def test_no_call_ever_exceeds_the_offer_limit_nor_shows_a_non_permitted_offer(
             shown = session.execute(select(func.count()).where(CallOffer.call_id == call.id)).scalar_one()
             assert shown <= limit
         example.rollback()
+
+
+def test_starting_a_call_reads_the_account_once_and_scores_it_once(world, monkeypatch) -> None:
+    session, settings = world
+    first, second = _active_accounts(session, limit=2)
+    _start(session, settings, first, "warm-up")  # the scorer is compiled once per model, with its references
+    reads, scores = [], []
+    real_read, real_score = training_data._load_chunk, risk._score_rows
+    monkeypatch.setattr(training_data, "_load_chunk", lambda *a: reads.append(a[1]) or real_read(*a))
+    monkeypatch.setattr(risk, "_score_rows", lambda *a: scores.append(a[1]) or real_score(*a))
+    state = _start(session, settings, second, "once")
+    assert reads == [{second}] and len(scores) == 1
+    assert state.call.risk_score == pytest.approx(risk.logged_risk(state.call).probability)

@@ -258,3 +258,15 @@ def test_an_offer_above_the_agent_s_tier_waits_for_approval_then_can_be_presente
     polled = agent_client.get(f"/desk/calls/{call_id}/offers/{code}", headers=HX).get_data(as_text=True)
     assert polled.lstrip().startswith("<li") and "every 3s" not in polled and "Present" in polled
     assert post(agent_client, f"/desk/calls/{call_id}/offers/{code}/present").status_code == 200
+
+
+def test_the_call_page_shows_the_risk_the_call_logged_not_a_second_score(agent_client, world_settings, db):
+    call_id = start(agent_client, owned_account(world_settings))
+    call = db.get(Call, call_id)
+    assert call.risk_score is not None and call.reasons, "the call logged the risk its ranking used"
+    # As if the model had changed since the call ranked its offers: the page must still show what the ranking used.
+    call.risk_score, call.risk_band = 0.873, "high"
+    db.commit()
+    page = agent_client.get(f"/desk/calls/{call_id}").get_data(as_text=True)
+    assert re.search(r'class="risk-value">87(\.3)?\s?%<', page), "the logged 87% is shown"
+    assert "High risk" in page
