@@ -122,10 +122,14 @@ PHRASES: dict[str, Phrase] = {
 
 def reason_text(reason: Reason) -> str:
     """The reason as the agent reads it, e.g. "bill up 18% since March 2026" or "3 outages in 90 days"."""
+    unknown = {"name": reason.feature.replace("_", " ")}
     phrase = PHRASES.get(reason.code)
     if phrase is None:
-        return PHRASES["unknown"]({"name": reason.feature.replace("_", " ")})
-    return phrase(reason.params)
+        return PHRASES["unknown"](unknown)
+    try:
+        return phrase(reason.params)
+    except (KeyError, TypeError, ValueError):  # a reason logged by an older model, with other parameters
+        return PHRASES["unknown"](unknown)
 
 
 def percent(probability: float) -> str:

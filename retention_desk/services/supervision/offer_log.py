@@ -12,6 +12,7 @@ from typing import Any
 from sqlmodel import Session
 
 from retention_desk.domain.i18n import _
+from retention_desk.domain.reasons import Reason
 from retention_desk.domain.vocabulary import DISPOSITIONS
 from retention_desk.services.catalog.store import offers_in_database
 from retention_desk.storage import approvals, call_log, calls, catalog, users
@@ -312,7 +313,7 @@ class CallRecord:
     offer_model_version: str | None
     decision_mode: str
     customer_value: float | None
-    reasons: list[dict[str, Any]]
+    reasons: list[Reason]  # as the agent read them
     ranked: list[RankedLine]
     disposition: str | None
     offer_code: str | None
@@ -359,7 +360,7 @@ def call_record(*, session: Session, call_id: int) -> CallRecord | None:
         offer_model_version=call.offer_model_version,
         decision_mode=call.decision_mode,
         customer_value=call.customer_value,
-        reasons=[r for r in call.reasons if isinstance(r, dict)],
+        reasons=[Reason.from_log(r) for r in call.reasons if isinstance(r, dict)],
         ranked=ranked,
         disposition=call.disposition,
         offer_code=call.offer_code,

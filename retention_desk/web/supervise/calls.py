@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Response, abort, render_template, request, stream_with_context
 from flask_babel import gettext as _
 
@@ -16,7 +14,7 @@ from retention_desk.services.supervision.offer_log import (
     call_record,
 )
 from retention_desk.web.context import db_session, wants_fragment
-from retention_desk.web.risk_words import PHRASES, percent
+from retention_desk.web.risk_words import percent
 from retention_desk.web.roles import SUPERVISORS, require_role
 from retention_desk.web.supervise.blueprint import bp, date_range_args
 
@@ -73,7 +71,7 @@ def call(call_id: int) -> str:
     record = call_record(session=db_session(), call_id=call_id)
     if record is None:
         abort(404)
-    return render_template("supervise/call.html", call=record, reason_words=_reason_words, percent=percent)
+    return render_template("supervise/call.html", call=record, percent=percent)
 
 
 def _filters() -> tuple[CallFilter, str | None]:
@@ -98,19 +96,3 @@ def _filters() -> tuple[CallFilter, str | None]:
     values["sort"] = args.get("sort") or "started"
     values["descending"] = args.get("dir", "desc") != "asc"
     return CallFilter(**values), error  # type: ignore[arg-type]
-
-
-def _reason_words(reason: dict) -> str:
-    """A stored churn reason in the supervisor's words, as the agent read it on the call."""
-    unknown = {"name": str(reason.get("feature", "")).replace("_", " ")}
-    phrase = PHRASES.get(reason.get("code") or "")
-    params = dict(reason.get("params") or {})
-    if "since" in params and isinstance(params["since"], str):
-        try:
-            params["since"] = date.fromisoformat(params["since"][:10])
-        except ValueError:
-            phrase = None
-    try:
-        return phrase(params) if phrase else PHRASES["unknown"](unknown)
-    except (KeyError, TypeError, ValueError):  # a reason logged by an older model with other parameters
-        return PHRASES["unknown"](unknown)
