@@ -1,7 +1,7 @@
 """SQLModel table classes: the stored shape of accounts, offers, calls, model versions, users and audit events.
 
-These classes are storage only. Input and output validation lives in ``retention_desk.schemas``; never bind a
-form or an API payload to a ``table=True`` class (they do not validate).
+These classes are storage only: the services validate input before it reaches them, and never bind a form or an
+API payload to a ``table=True`` class (they do not validate).
 """
 
 from __future__ import annotations
@@ -68,6 +68,9 @@ class User(SQLModel, table=True):
     active: bool = True
     created_at: datetime = _created()
     last_login_at: datetime | None = _utc(nullable=True)
+    # Sessions carry the version they were signed in under; signing out, a new password or disabling the user bumps
+    # it, so a copied cookie stops working at once on every node.
+    session_version: int = Field(default=0, nullable=False)
 
 
 class Account(SQLModel, table=True):
@@ -113,6 +116,7 @@ class Account(SQLModel, table=True):
     source: str = Field(default="synthetic", max_length=80)
     created_at: datetime = _created()
     updated_at: datetime = _created()
+    erased_at: datetime | None = _utc(nullable=True)  # personal data removed on the subscriber's request
 
 
 class AccountService(SQLModel, table=True):
@@ -345,6 +349,17 @@ class ModelVersion(SQLModel, table=True):
     label_horizon_days: int = 90
     # The artifact bytes, so a node that lacks the file can fetch it from the one shared store.
     artifact: bytes | None = Field(default=None, sa_type=LargeBinary, nullable=True)
+
+
+class SignInCounter(SQLModel, table=True):
+    """Sign-in attempts per username or client address in the current window, counted with one atomic upsert so
+    parallel guesses cannot all pass the throttle (``storage/users.count_sign_in``)."""
+
+    __tablename__ = "sign_in_counters"
+
+    key: str = Field(primary_key=True, max_length=200)  # "user:<name>" or "address:<ip>"
+    window_start: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    attempts: int = Field(default=0, nullable=False)
 
 
 class AuditEvent(SQLModel, table=True):
