@@ -76,3 +76,32 @@ def open_call_of_agent(session: Session, account_id: int, agent_id: int) -> int 
         .order_by(Call.started_at.desc())
         .limit(1)
     ).scalar_one_or_none()
+
+
+def claim_acceptance(session: Session, call_id: int, offer_code: str) -> bool:
+    """Name the call's accepted offer unless it already has one or is closed: one conditional UPDATE, so of two
+    offers accepted at the same moment on one call only one is stored (PostgreSQL re-checks the condition after the
+    first transaction commits; SQLite runs one writer at a time)."""
+    claimed = session.execute(
+        update(Call)
+        .where(Call.id == call_id, Call.offer_code.is_(None), Call.disposition.is_(None))
+        .values(offer_code=offer_code)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return bool(claimed)
+
+
+def claim_disposition(
+    session: Session, call_id: int, *, disposition: str, notes: str, at: datetime, needs_offer: bool
+) -> bool:
+    """Close the call unless it is closed already (and, for a save with an offer, unless it has no accepted offer):
+    one conditional UPDATE, so of a "saved" and a cancellation sent together only one closes the call."""
+    statement = update(Call).where(Call.id == call_id, Call.disposition.is_(None))
+    if needs_offer:
+        statement = statement.where(Call.offer_code.is_not(None))
+    closed = session.execute(
+        statement.values(disposition=disposition, disposition_at=at, ended_at=at, notes=notes).execution_options(
+            synchronize_session=False
+        )
+    ).rowcount
+    return bool(closed)

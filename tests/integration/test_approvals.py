@@ -53,7 +53,8 @@ def desk(session: Session) -> dict[str, object]:
         "agent": add_user(session, "agent"),
         "other": add_user(session, "other"),
         "senior": add_user(session, "senior", tier=2),
-        "supervisor": add_user(session, "supervisor", role="supervisor", tier=1),
+        "supervisor": add_user(session, "supervisor", role="supervisor", tier=2),
+        "junior_supervisor": add_user(session, "junior_supervisor", role="supervisor", tier=1),
     }
     session.commit()
     return {"account": account, "young": young, **users}
@@ -239,3 +240,18 @@ def test_a_new_synthetic_world_starts_without_requests_or_budget_counters(sessio
     session.expire_all()
     assert pending_requests(session=session) == []
     assert session.execute(select(OfferBudgetMonth)).first() is None
+
+
+def test_four_eyes_nobody_approves_their_own_request_and_the_approver_s_tier_must_cover_the_offer(
+    session: Session, desk
+) -> None:
+    own = ask(session, desk, agent=desk["junior_supervisor"])
+    with pytest.raises(ApprovalError, match="their own request"):
+        decide(session=session, approver=desk["junior_supervisor"], request_id=own.id, approve=True, now=NOW)
+    withdraw_request(session=session, agent=desk["junior_supervisor"], request_id=own.id, now=NOW)
+    request = ask(session, desk)
+    with pytest.raises(ApprovalError, match="may not decide"):
+        decide(session=session, approver=desk["junior_supervisor"], request_id=request.id, approve=True, now=NOW)
+    assert get_request(session=session, request_id=request.id).status == "pending"
+    decided = decide(session=session, approver=desk["senior"], request_id=request.id, approve=True, now=NOW)
+    assert decided.status == "approved" and decided.decided_by == desk["senior"].id

@@ -22,6 +22,7 @@ from retention_desk.services.calls.state import CallState
 from retention_desk.services.calls.steps import (
     CallError,
     answer_offer,
+    choose_reason,
     finish_call,
     present_offer,
     process_cancellation,
@@ -269,3 +270,22 @@ def test_starting_a_call_reads_the_account_once_and_scores_it_once(world, monkey
     state = _start(session, settings, second, "once")
     assert reads == [{second}] and len(scores) == 1
     assert state.call.risk_score == pytest.approx(risk.logged_risk(state.call).probability)
+
+
+def test_a_supervisor_setting_the_reason_ranks_for_the_call_s_own_agent_whose_tier_still_needs_approval(
+    world,
+) -> None:
+    session, settings = world
+    agent = get_user_by_username(session=session, username="agent")
+    supervisor = get_user_by_username(session=session, username="supervisor")
+    for account_id in _active_accounts(session):
+        state = _start(session, settings, account_id, f"tier-{account_id}", agent=agent, reason=None)
+        step = _step(session, settings, state)
+        reranked = choose_reason(**{**step, "agent_id": supervisor.id}, reason="price")
+        gated = [line.code for line in reranked.lines if line.needs_approval]
+        if gated:
+            break
+    else:
+        raise AssertionError("no account in the test world qualifies for a tier-2 offer")
+    with pytest.raises(CallError, match="approval"):
+        present_offer(**step, offer_code=gated[0])

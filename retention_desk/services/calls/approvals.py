@@ -1,8 +1,9 @@
 """Requests to make an offer above the agent's authority tier, and the decisions on them.
 
-An agent may ask only for an offer that is permitted for the account and above their own tier. The decision
-is made by a supervisor or admin, or by anyone whose tier covers the offer; each request is decided once.
-Approval does not touch the offer's budget: the budget is reserved when the caller accepts (the call service).
+An agent may ask only for an offer that is permitted for the account and above their own tier. Four eyes: the
+decision is made by someone else, whose own tier covers the offer (a supervisor's role alone is not enough); each
+request is decided once, by one conditional update, however many decide at once. Approval does not touch the
+offer's budget: the budget is reserved when the caller accepts (the call service).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlmodel import Session
 
 from retention_desk.domain.catalog import OfferSpec
 from retention_desk.domain.clock import utcnow
+from retention_desk.domain.i18n import _
 from retention_desk.domain.vocabulary import APPROVED, DENIED, PENDING, WITHDRAWN
 from retention_desk.offers.eligibility import Verdict, check_offer, facts_from_snapshot
 from retention_desk.offers.words import describe_refusal
@@ -47,13 +49,19 @@ def open_request(
     if call_id is not None:
         call = session.get(Call, call_id)
         if call is None or call.account_id != account_id:
-            raise ApprovalError(f"Call {call_id} is not a call of account {account_id}.")
+            raise ApprovalError(
+                _("Call %(call)s is not a call of account %(account)s.", call=call_id, account=account_id)
+            )
     verdict = _verdict(session, offer, account_id=account_id, agent=agent, now=now)
     if not verdict.permitted:
         reasons = "; ".join(describe_refusal(r) for r in verdict.refusals)
-        raise ApprovalError(f"Offer {offer.code} is not permitted for this account: {reasons}.")
+        raise ApprovalError(
+            _("Offer %(code)s is not permitted for this account: %(reasons)s.", code=offer.code, reasons=reasons)
+        )
     if not verdict.needs_approval:
-        raise ApprovalError(f"Offer {offer.code} needs no approval: {agent.username} may make it.")
+        raise ApprovalError(
+            _("Offer %(code)s needs no approval: %(user)s may make it.", code=offer.code, user=agent.username)
+        )
     existing = stored.pending_request(session, account_id=account_id, offer_code=offer.code, call_id=call_id)
     if existing is not None:
         return existing
@@ -91,13 +99,15 @@ def decide(
     now = now or utcnow()
     note = note.strip()
     if len(note) > MAX_NOTE:
-        raise ApprovalError(f"A note holds at most {MAX_NOTE} characters.")
+        raise ApprovalError(_("A note holds at most %(num)s characters.", num=MAX_NOTE))
     request = _pending(session, request_id)
+    if approver.id == request.requested_by:
+        raise ApprovalError(_("Nobody may decide on their own request: another person must approve it."))
     offer = next((o for o in offers_in_database(session=session) if o.code == request.offer_code), None)
-    if not approver.active or not (
-        can_supervise(approver) or (offer is not None and approver.authority_tier >= offer.authority_tier)
-    ):
-        raise ApprovalError(f"{approver.username} may not decide on offer {request.offer_code}.")
+    if not approver.active or offer is None or approver.authority_tier < offer.authority_tier:
+        raise ApprovalError(
+            _("%(user)s may not decide on offer %(code)s.", user=approver.username, code=request.offer_code)
+        )
     status = APPROVED if approve else DENIED
     return _close(session, request, actor=approver, status=status, note=note, now=now)
 
@@ -106,7 +116,7 @@ def withdraw_request(*, session: Session, agent: User, request_id: int, now: dat
     """The requesting agent (or a supervisor) takes back a pending request, e.g. when the caller hangs up."""
     request = _pending(session, request_id)
     if agent.id != request.requested_by and not can_supervise(agent):
-        raise ApprovalError(f"Only the agent who asked may withdraw approval request {request_id}.")
+        raise ApprovalError(_("Only the agent who asked may withdraw approval request %(id)s.", id=request_id))
     return _close(session, request, actor=agent, status=WITHDRAWN, note="", now=now or utcnow())
 
 
@@ -127,14 +137,14 @@ def approved_for(*, session: Session, call_id: int, offer_code: str) -> bool:
 def _offer(session: Session, offer_code: str) -> OfferSpec:
     offer = next((o for o in offers_in_database(session=session) if o.code == offer_code), None)
     if offer is None:
-        raise ApprovalError(f"There is no offer {offer_code!r} in the catalog.")
+        raise ApprovalError(_("There is no offer %(code)r in the catalog.", code=offer_code))
     return offer
 
 
 def _verdict(session: Session, offer: OfferSpec, *, account_id: int, agent: User, now: datetime) -> Verdict:
     snapshot = load_account_snapshot(session, account_id)
     if snapshot is None:
-        raise ApprovalError(f"There is no account {account_id}.")
+        raise ApprovalError(_("There is no account %(id)s.", id=account_id))
     today = now.date()
     left = budget_left(session, [offer], budget_month(now))[offer.code]
     facts = facts_from_snapshot(snapshot, today)
@@ -144,9 +154,9 @@ def _verdict(session: Session, offer: OfferSpec, *, account_id: int, agent: User
 def _pending(session: Session, request_id: int) -> ApprovalRequest:
     request = session.get(ApprovalRequest, request_id)
     if request is None:
-        raise ApprovalError(f"There is no approval request {request_id}.")
+        raise ApprovalError(_("There is no approval request %(id)s.", id=request_id))
     if request.status != PENDING:
-        raise ApprovalError(f"Approval request {request_id} is already {request.status}.")
+        raise ApprovalError(_("Approval request %(id)s is already %(status)s.", id=request_id, status=request.status))
     return request
 
 
@@ -160,7 +170,7 @@ def _close(
     )
     if not closed:
         session.refresh(request)
-        raise ApprovalError(f"Approval request {request.id} is already {request.status}.")
+        raise ApprovalError(_("Approval request %(id)s is already %(status)s.", id=request.id, status=request.status))
     session.refresh(request)
     record_event(
         session=session,

@@ -105,7 +105,7 @@ def choose_reason(
     draws: tuple[float, float] | None = None,
 ) -> CallState:
     """Record the caller's cancel reason and rank again for it; once an offer is presented the list is fixed."""
-    call, agent = _own_open_call(session, call_id, agent_id)
+    call, _agent = _own_open_call(session, call_id, agent_id)
     reason = _reason(session, reason)
     if call.cancel_reason == reason and call.ranked:
         return state_of(session=session, settings=settings, call=call)
@@ -114,7 +114,7 @@ def choose_reason(
     now = now or utcnow()
     snapshot = _snapshot(session, call.account_id)
     risk = logged_risk(call) or score_snapshot(session=session, settings=settings, snapshot=snapshot, as_of=now)
-    _rank(session, settings, call, snapshot, agent, reason, now, draws, risk)
+    _rank(session, settings, call, snapshot, _call_agent(session, call), reason, now, draws, risk)
     session.flush()
     return state_of(session=session, settings=settings, call=call)
 
@@ -124,9 +124,9 @@ def present_offer(
 ) -> CallState:
     """The agent makes an offer from the call's list; at most ``max_offers_per_call`` per call. Presenting it again
     is the same presentation."""
-    call, _agent = _own_open_call(session, call_id, agent_id)
+    call, agent = _own_open_call(session, call_id, agent_id)
     if stored.presented_offer(session, call_id, offer_code) is None:
-        _present(session, settings, call, offer_code, now or utcnow())
+        _present(session, settings, call, agent, offer_code, now or utcnow())
     return state_of(session=session, settings=settings, call=call)
 
 
@@ -184,20 +184,25 @@ def finish_call(
             )
         )
     call, _agent = _own_call(session, call_id, agent_id)
-    if call.disposition is not None:
-        if call.disposition == disposition:
-            return state_of(session=session, settings=settings, call=call)
-        raise CallError(_("This call is already closed as %(outcome)s.", outcome=call.disposition))
-    if disposition in NEEDS_OFFER and call.offer_code is None:
+    if call.disposition is None and disposition in NEEDS_OFFER and call.offer_code is None:
         raise CallError(_("Record the accepted offer before closing the call as saved with an offer."))
     now = now or utcnow()
+    notes = (notes or "").strip()[:MAX_NOTES]
+    closed = stored.claim_disposition(
+        session, call_id, disposition=disposition, notes=notes, at=now, needs_offer=disposition in NEEDS_OFFER
+    )
+    session.refresh(call)
+    if not closed:
+        if call.disposition == disposition:  # the same outcome twice (a double click, a retry): stored once
+            return state_of(session=session, settings=settings, call=call)
+        if call.disposition is not None:
+            raise CallError(_("This call is already closed as %(outcome)s.", outcome=call.disposition))
+        raise CallError(_("Record the accepted offer before closing the call as saved with an offer."))
     if disposition == "cancelled":
         _withdraw_acceptance(session, call, now)
         account = session.get(Account, call.account_id)
         if account is not None and account.status != "cancelled":
             account.status, account.status_changed_at = "cancelled", now
-    call.disposition, call.disposition_at, call.ended_at = disposition, now, now
-    call.notes = (notes or "").strip()[:MAX_NOTES]
     session.flush()
     return state_of(session=session, settings=settings, call=call)
 
@@ -254,13 +259,16 @@ def _rank(
         call.reasons = [r.as_log() for r in (*risk.reasons_up, *risk.reasons_down)]
 
 
-def _present(session: Session, settings: Settings, call: Call, offer_code: str, now: datetime) -> None:
+def _present(session: Session, settings: Settings, call: Call, agent: User, offer_code: str, now: datetime) -> None:
+    """The offer must be on the call's list; one above the presenting agent's own tier (whoever ranked the list)
+    needs an approval first."""
     item = _ranked_item(call, offer_code)
     if item is None:
         raise CallError(_("Offer %(code)s is not permitted on this call.", code=offer_code))
     if call.decision_mode == "holdout":
         raise CallError(_("This call is in the no-offer hold-out: record the outcome without an offer."))
-    if item.get("needs_approval") and not approved_for(session=session, call_id=call.id or 0, offer_code=offer_code):
+    above_tier = item.get("needs_approval") or _offer(session, offer_code).authority_tier > agent.authority_tier
+    if above_tier and not approved_for(session=session, call_id=call.id or 0, offer_code=offer_code):
         raise CallError(_("Offer %(code)s needs a supervisor's approval first.", code=offer_code))
     limit = settings.offer_policy.max_offers_per_call
     if len(stored.presented_on_call(session, call.id or 0)) >= limit:
@@ -295,7 +303,12 @@ def _answer(session: Session, call: Call, offer_code: str, accepted: bool, now: 
         raise CallError(
             _("The answer to %(code)s is already recorded as %(answer)s.", code=offer_code, answer=row.response)
         )
-    if accepted and call.offer_code is not None:
+    if accepted and not stored.claim_acceptance(session, call.id or 0, offer_code):
+        session.refresh(call)  # another acceptance (or the call's end) got there first
+        if call.offer_code == offer_code:  # the same acceptance twice at once: stored once
+            return
+        if call.disposition is not None:
+            raise CallError(_("This call is already closed as %(outcome)s.", outcome=call.disposition))
         raise CallError(_("The caller has already accepted %(code)s on this call.", code=call.offer_code))
     claimed = stored.claim_answer(session, row.id or 0, answer, now)
     session.refresh(row)
@@ -309,7 +322,7 @@ def _answer(session: Session, call: Call, offer_code: str, accepted: bool, now: 
     if accepted:
         if not reserve_budget(session, offer, budget_month(now.date())):
             raise CallError(_("This month's budget for %(code)s is spent; choose another offer.", code=offer_code))
-        call.offer_code = offer_code
+        session.refresh(call)
     session.add(
         OfferHistory(
             account_id=call.account_id,
@@ -344,6 +357,14 @@ def _active_agent(session: Session, agent_id: int) -> User:
     if user is None or not user.active:
         raise CallError(_("This desk user is not active."))
     return user
+
+
+def _call_agent(session: Session, call: Call) -> User:
+    """The agent who took the call: the offers are ranked for their authority, whoever sets the reason."""
+    owner = get_user(session=session, user_id=call.agent_id) if call.agent_id else None
+    if owner is None:
+        raise CallError(_("This call has no agent to rank its offers for."))
+    return owner
 
 
 def _own_call(session: Session, call_id: int, agent_id: int) -> tuple[Call, User]:
