@@ -7,7 +7,10 @@ import io
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
+from retention_desk.storage.tables import Account, User
 from tests.web.sign_in_helpers import add_user, csrf_token, log_in
 from tests.web.supervise_helpers import SUPERVISOR_PAGES, add_call, logged_desk
 
@@ -129,12 +132,36 @@ def test_the_csv_export_streams_the_filtered_calls(client, desk):
     assert row["notes"].startswith("'=")  # a spreadsheet must not run it as a formula
 
 
-def test_the_csv_export_reads_in_chunks(session, desk):
+def test_the_csv_export_reads_in_chunks(db_url, desk):
     from retention_desk.services.supervision.offer_log import CallFilter, call_log_csv
 
-    parts = list(call_log_csv(session=session, filters=CallFilter(), chunk=1))
+    parts = list(call_log_csv(database_url=db_url, filters=CallFilter(), chunk=1))
     assert len(parts) == 4  # the header, then one part per one-call chunk
     assert sum(p.count("\n") for p in parts) == 4
+
+
+def test_every_text_cell_of_the_csv_is_safe_to_open_in_a_spreadsheet(client, session, desk):
+    account = session.get(Account, desk["acc2"])
+    account.account_no = "+4791234567"  # an imported account number
+    session.get(User, desk["bo"]).team = "@ops"
+    session.commit()
+    row = next(csv.DictReader(io.StringIO(client.get("/supervise/calls.csv?band=low").get_data(as_text=True))))
+    assert (row["account_no"], row["team"], row["notes"]) == ("'+4791234567", "'@ops", '\'=HYPERLINK("x")')
+
+
+def test_streamed_exports_leave_no_connection_idle_in_a_transaction(client, session, desk, db_url):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL reports its connections' states; SQLite has none to leak")
+    for _ in range(8):
+        response = client.get("/supervise/calls.csv")
+        assert response.status_code == 200 and response.get_data(as_text=True).count("\n") == 4
+        response.close()
+    name = make_url(db_url).database
+    idle = session.execute(
+        text("SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND state = 'idle in transaction'"),
+        {"db": name},
+    ).scalar_one()
+    assert idle == 0
 
 
 def test_one_call_shows_exactly_what_the_agent_saw(client, desk):

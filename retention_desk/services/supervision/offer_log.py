@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -15,6 +13,8 @@ from retention_desk.domain.i18n import _
 from retention_desk.domain.reasons import Reason
 from retention_desk.domain.vocabulary import DISPOSITIONS
 from retention_desk.services.catalog.store import offers_in_database
+from retention_desk.services.database import open_session
+from retention_desk.services.exports import csv_stream, iso_utc
 from retention_desk.storage import approvals, call_log, calls, catalog, users
 
 PAGE_SIZE = 50
@@ -41,7 +41,6 @@ CSV_HEADER = (
     "notes",
     "source",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class OfferLogError(ValueError):
@@ -175,56 +174,46 @@ def call_log_screen(
     return CallLogScreen(found, log_choices(session=session), error)
 
 
-def call_log_csv(*, session: Session, filters: CallFilter, chunk: int = CSV_CHUNK) -> Iterator[str]:
-    """The matching calls as CSV text, a chunk of rows at a time: memory stays flat however many calls match."""
+def call_log_csv(*, database_url: str, filters: CallFilter, chunk: int = CSV_CHUNK) -> Iterator[str]:
+    """The matching calls as CSV text, a chunk of rows at a time: memory stays flat however many calls match.
+
+    The stream outlives the request that started it, so it opens its own session and closes it when the last row is
+    sent or the client goes away (a generator's ``finally``): no connection is left idle in a transaction.
+    """
     query = filters.checked().query()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_HEADER)
-    yield _drain(buffer)
+    session = open_session(database_url)
+    try:
+        yield from csv_stream(CSV_HEADER, _log_rows(session, query, chunk))
+    finally:
+        session.rollback()
+        session.close()
+
+
+def _log_rows(session: Session, query: call_log.CallQuery, chunk: int) -> Iterator[list[list[Any]]]:
     for rows in call_log.call_log_stream(session, query, chunk=chunk):
         presented = _presented_by_call(session, [r.id for r in rows])
-        for r in rows:
-            offers = " ".join(f"{code}:{response or 'open'}" for code, response in presented.get(r.id, []))
-            writer.writerow(
-                [
-                    r.id,
-                    _iso(r.started_at),
-                    _iso(r.ended_at),
-                    r.account_no,
-                    r.username or "",
-                    r.team or "",
-                    r.cancel_reason or "",
-                    "" if r.risk_score is None else f"{r.risk_score:.4f}",
-                    r.risk_band or "",
-                    r.risk_model_version or "",
-                    r.offer_model_version or "",
-                    r.decision_mode,
-                    offers,
-                    r.disposition or "",
-                    r.offer_code or "",
-                    _cell(r.notes),
-                    r.source,
-                ]
-            )
-        yield _drain(buffer)
-
-
-def _drain(buffer: io.StringIO) -> str:
-    text = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    return text
-
-
-def _cell(text: str | None) -> str:
-    """Free text that a spreadsheet would run as a formula is quoted with a leading apostrophe."""
-    text = text or ""
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def _iso(moment: datetime | None) -> str:
-    return "" if moment is None else moment.astimezone(UTC).isoformat(timespec="seconds")
+        yield [
+            [
+                r.id,
+                iso_utc(r.started_at),
+                iso_utc(r.ended_at),
+                r.account_no,
+                r.username or "",
+                r.team or "",
+                r.cancel_reason or "",
+                "" if r.risk_score is None else f"{r.risk_score:.4f}",
+                r.risk_band or "",
+                r.risk_model_version or "",
+                r.offer_model_version or "",
+                r.decision_mode,
+                " ".join(f"{code}:{response or 'open'}" for code, response in presented.get(r.id, [])),
+                r.disposition or "",
+                r.offer_code or "",
+                r.notes or "",
+                r.source,
+            ]
+            for r in rows
+        ]
 
 
 def _presented_by_call(session: Session, call_ids: list[int]) -> dict[int, list[tuple[str, str | None]]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, render_template, request, stream_with_context
+from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
 
 from retention_desk.domain.clock import utcnow
@@ -13,7 +13,7 @@ from retention_desk.services.supervision.offer_log import (
     call_log_screen,
     call_record,
 )
-from retention_desk.web.context import db_session, wants_fragment
+from retention_desk.web.context import app_settings, db_session, wants_fragment
 from retention_desk.web.risk_words import percent
 from retention_desk.web.roles import SUPERVISORS, require_role
 from retention_desk.web.supervise.blueprint import bp, date_range_args
@@ -55,10 +55,10 @@ def calls_csv() -> Response | tuple[str, int]:
             error = str(exc)
     if error is not None:
         return error, 400
-    rows = call_log_csv(session=db_session(), filters=filters)
+    rows = call_log_csv(database_url=app_settings().database_url, filters=filters)
     name = f"offer-log-{utcnow():%Y%m%d-%H%M%S}.csv"
     return Response(
-        stream_with_context(rows),
+        rows,
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
