@@ -55,3 +55,41 @@ def users_list() -> None:
         for user in sorted(list_users(session=session), key=lambda u: u.username):
             state = "" if user.active else " (disabled)"
             click.echo(f"{user.username:<20} {user.role:<10} tier {user.authority_tier}{state}")
+
+
+@users_group.command("password")
+@click.argument("username")
+@click.password_option(help="Prompted for when not given.")
+def users_password(username: str, password: str) -> None:
+    """Give a user a new password; their sessions end at once, on every node."""
+    from retention_desk.services.database import session_scope
+    from retention_desk.services.staff.users import set_password
+
+    settings = migrated_settings()
+    with session_scope(settings.database_url) as session:
+        user = set_password(session=session, username=username, password=password)
+        click.echo(f"New password set for {user.username!r}; their sessions have ended.")
+
+
+@users_group.command("disable")
+@click.argument("username")
+def users_disable(username: str) -> None:
+    """Stop a user from signing in; their sessions end at once, on every node."""
+    _set_active(username, False)
+
+
+@users_group.command("enable")
+@click.argument("username")
+def users_enable(username: str) -> None:
+    """Let a disabled user sign in again."""
+    _set_active(username, True)
+
+
+def _set_active(username: str, active: bool) -> None:
+    from retention_desk.services.database import session_scope
+    from retention_desk.services.staff.users import set_active
+
+    settings = migrated_settings()
+    with session_scope(settings.database_url) as session:
+        user = set_active(session=session, username=username, active=active)
+        click.echo(f"{user.username!r} is {'enabled' if active else 'disabled'}.")

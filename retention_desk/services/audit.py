@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session
 
-from retention_desk.domain.clock import utcnow
 from retention_desk.storage import audit as stored
 from retention_desk.storage.tables import AuditEvent, User
 
@@ -39,11 +37,6 @@ def record_event(
     )
     session.add(event)
     return event
-
-
-def recent_failed_logins(*, session: Session, username: str, ip: str | None, window: timedelta) -> tuple[int, int]:
-    """Failed sign-ins inside the window for this username, and from this address (shared by all web nodes)."""
-    return stored.failed_logins_since(session, utcnow() - window, username=username.strip().lower()[:80], ip=ip)
 
 
 def list_events(*, session: Session, limit: int = 100, action: str | None = None) -> list[AuditEvent]:

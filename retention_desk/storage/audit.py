@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from retention_desk.storage.tables import AuditEvent
@@ -65,14 +65,6 @@ def latest_audit_event(session: Session, action: str) -> AuditEvent | None:
     """The newest audit row of this action (e.g. the nightly job's last run)."""
     stmt = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     return session.execute(stmt.limit(1)).scalars().first()
-
-
-def failed_logins_since(session: Session, since: datetime, *, username: str, ip: str | None) -> tuple[int, int]:
-    """Failed sign-ins since ``since`` for this username, and from this address."""
-    recent = (AuditEvent.action == "login_failed", AuditEvent.at >= since)
-    by_name = session.execute(select(func.count()).where(*recent, AuditEvent.entity_id == username)).scalar_one()
-    by_ip = session.execute(select(func.count()).where(*recent, AuditEvent.ip == ip)).scalar_one() if ip else 0
-    return int(by_name), int(by_ip)
 
 
 def recent_events(session: Session, *, limit: int = 100, action: str | None = None) -> list[AuditEvent]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 
 from flask_login import UserMixin
 
 from retention_desk.services.staff.users import get_user
 from retention_desk.web.context import db_session
+
+_SESSION_ID = re.compile(r"([0-9]{1,10}):([0-9]{1,10})", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,7 @@ class DeskUser(UserMixin):
     authority_tier: int
     locale: str
     active: bool
+    session_version: int
 
     @classmethod
     def from_row(cls, user: object) -> DeskUser:
@@ -38,14 +42,17 @@ class DeskUser(UserMixin):
         return self.role == "admin"
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the signed session cookie keeps: the user and the session version they signed in under."""
+        return f"{self.id}:{self.session_version}"
 
 
 def load_user(user_id: str) -> DeskUser | None:
-    """Flask-Login's loader: a disabled or deleted user is signed out on their next request."""
-    if not user_id.isdigit():
+    """Flask-Login's loader: a session signed in under an older version (signed out since, a new password, a
+    disabled user) or of a deleted user is no session at all."""
+    found = _SESSION_ID.fullmatch(user_id or "")
+    if found is None:
         return None
-    user = get_user(session=db_session(), user_id=int(user_id))
-    if user is None or not user.active:
+    user = get_user(session=db_session(), user_id=int(found[1]))
+    if user is None or not user.active or user.session_version != int(found[2]):
         return None
     return DeskUser.from_row(user)

@@ -84,6 +84,18 @@ def test_users_add_then_list_and_a_duplicate_is_refused(cli_env: dict[str, str])
     assert_one_clear_sentence(again, "already exists")
 
 
+def test_users_password_disable_and_enable_are_one_sentence_each(cli_env: dict[str, str]) -> None:
+    assert run_cli("users", "add", "siv", "--password", "long-enough-1", env=cli_env).returncode == 0
+    changed = run_cli("users", "password", "siv", "--password", "long-enough-2", env=cli_env)
+    assert changed.returncode == 0 and "sessions have ended" in changed.stdout
+    disabled = run_cli("users", "disable", "siv", env=cli_env)
+    assert disabled.returncode == 0 and "disabled" in disabled.stdout
+    assert "(disabled)" in run_cli("users", "list", env=cli_env).stdout
+    assert run_cli("users", "enable", "siv", env=cli_env).returncode == 0
+    unknown = run_cli("users", "disable", "nobody", env=cli_env)
+    assert unknown.returncode == 2 and unknown.stderr.strip() == "Error: There is no user named 'nobody'."
+
+
 def test_a_short_password_is_refused(cli_env: dict[str, str]) -> None:
     result = run_cli("users", "add", "ola", "--password", "short", env=cli_env)
     assert_one_clear_sentence(result, "at least 8 characters")

@@ -127,3 +127,19 @@ def test_a_save_and_a_cancellation_sent_together_close_the_call_once(pg_settings
 def _spent(session: Session, code: str) -> float:
     rows = session.execute(select(OfferBudgetMonth.spent).where(OfferBudgetMonth.offer_code == code)).scalars()
     return float(sum(rows))
+
+
+def test_forty_guesses_at_once_check_no_more_passwords_than_the_allowance(pg_settings: Settings) -> None:
+    from retention_desk.services.staff.sign_in import sign_in
+    from retention_desk.storage.tables import AuditEvent
+
+    name = "race-guessed"
+    guesses = [partial(sign_in, settings=pg_settings, username=name, password=f"guess {n}", ip=None) for n in range(40)]
+    results = race(pg_settings, *guesses)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    with Session(get_engine(pg_settings.database_url)) as session:
+        checked = session.execute(
+            select(func.count()).where(AuditEvent.action == "login_failed", AuditEvent.entity_id == name)
+        ).scalar_one()
+    assert checked == pg_settings.login_attempts
+    assert sum(r.throttled for r in results) == 40 - pg_settings.login_attempts

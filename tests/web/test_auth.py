@@ -128,3 +128,32 @@ def test_the_page_language_follows_the_browser_when_nobody_is_signed_in(client):
         as_text=True
     )
     assert '<html lang="en">' in client.get("/login", headers={"Accept-Language": "de"}).get_data(as_text=True)
+
+
+def test_a_session_cookie_copied_before_sign_out_no_longer_works_after_it(app, session):
+    add_user(session, "anna")
+    browser, copy = app.test_client(), app.test_client()
+    assert log_in(browser, "anna").status_code == 302
+    cookie = browser.get_cookie("session")
+    copy.set_cookie("session", cookie.value)
+    assert copy.get("/desk").status_code == 200  # the copied cookie works while the user is signed in
+    token = csrf_token(browser, "/desk")
+    assert browser.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert copy.get("/desk").status_code == 302  # and is refused once they sign out
+
+
+def test_a_new_password_or_disabling_ends_the_user_s_sessions(app, session):
+    from retention_desk.services.staff.users import set_active, set_password
+
+    add_user(session, "anna")
+    client = app.test_client()
+    assert log_in(client, "anna").status_code == 302
+    set_password(session=session, username="anna", password="a brand new passphrase")
+    session.commit()
+    assert client.get("/desk").status_code == 302
+    assert log_in(client, "anna", "a brand new passphrase").status_code == 302
+    set_active(session=session, username="anna", active=False)
+    session.commit()
+    assert client.get("/desk").status_code == 302
+    assert log_in(client, "anna", "a brand new passphrase").status_code == 401
+    assert {"user_password_changed", "user_disabled"} <= set(actions(session))

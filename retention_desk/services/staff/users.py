@@ -92,6 +92,49 @@ def create_user(*, session: Session, user_in: UserIn, actor: User | None = None)
     return user
 
 
+def set_password(*, session: Session, username: str, password: str, actor: User | None = None) -> User:
+    """A new password; every session signed in with the old one ends, on every node."""
+    user = _existing(session, username)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    user.password_hash = generate_password_hash(password)
+    session.flush()
+    stored.bump_session_version(session, user.id or 0)
+    _audit_change(session, "user_password_changed", user, actor)
+    return user
+
+
+def set_active(*, session: Session, username: str, active: bool, actor: User | None = None) -> User:
+    """Disable (or enable again) a user; disabling ends every session of theirs at once."""
+    user = _existing(session, username)
+    user.active = active
+    session.flush()
+    if not active:
+        stored.bump_session_version(session, user.id or 0)
+    _audit_change(session, "user_enabled" if active else "user_disabled", user, actor)
+    return user
+
+
+def _existing(session: Session, username: str) -> User:
+    user = get_user_by_username(session=session, username=username)
+    if user is None:
+        raise UserError(f"There is no user named {username.strip().lower()!r}.")
+    return user
+
+
+def _audit_change(session: Session, action: str, user: User, actor: User | None) -> None:
+    session.refresh(user)
+    record_event(
+        session=session,
+        action=action,
+        actor=actor,
+        actor_name=None if actor else "cli",
+        entity_type="user",
+        entity_id=user.id or "",
+        after=user_snapshot(user),
+    )
+
+
 def get_user_by_username(*, session: Session, username: str) -> User | None:
     return stored.user_by_username(session, username)
 
