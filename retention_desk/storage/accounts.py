@@ -73,9 +73,11 @@ def _prefix_range(key: Any, prefix: str) -> list[Any]:
     (SQLite's LIKE ignores case and so never uses an ordinary index on its own.)
     """
     conditions = [key >= prefix, key.startswith(prefix, autoescape=True)]
-    last = ord(prefix[-1])
-    if last < 0x10FFFF:
-        conditions.append(key < prefix[:-1] + chr(last + 1))
+    after = ord(prefix[-1]) + 1
+    if 0xD800 <= after <= 0xDFFF:  # surrogates are no characters (and no text PostgreSQL stores): step over them
+        after = 0xE000
+    if after <= 0x10FFFF:
+        conditions.append(key < prefix[:-1] + chr(after))
     return conditions
 
 

@@ -10,6 +10,7 @@ from flask_htmx import HTMX
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
+from retention_desk.web import inputs
 from retention_desk.web.context import app_settings, close_db_session
 from retention_desk.web.errors import register_error_handlers
 from retention_desk.web.filters import register_filters
@@ -42,6 +43,7 @@ htmx = HTMX()
 def init_app(app: Flask) -> None:
     """Register extensions, hooks, filters and blueprints on the app built by ``create_app``."""
     limit_native_threads()
+    inputs.init_app(app)
     csrf.init_app(app)
     _init_login(app)
     babel.init_app(app, locale_selector=select_locale)

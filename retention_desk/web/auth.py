@@ -41,7 +41,7 @@ def unauthorized() -> BaseResponse | tuple[str, int, dict[str, str]]:
 def login() -> BaseResponse | tuple[str, int]:
     """Show the sign-in form, or sign in; failures are throttled per username and per address."""
     form = LoginForm()
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         form.next.data = request.args.get("next", "")
         if current_user.is_authenticated:
             return redirect(_next_or_desk(form.next.data))

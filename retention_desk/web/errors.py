@@ -7,6 +7,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from retention_desk.web.inputs import BadInput
+
 JSON_PATHS = ("/api/", "/healthz", "/readyz")
 
 MESSAGES = {
@@ -36,6 +38,8 @@ def handle_http_error(exc: HTTPException) -> tuple[Response | str, int] | HTTPEx
     if status < 400:
         return exc
     code, message = MESSAGES.get(status, (exc.name.lower().replace(" ", "_"), exc.description or exc.name))
+    if isinstance(exc, BadInput):
+        message = exc.description
     return error_response(status, code, str(message))
 
 

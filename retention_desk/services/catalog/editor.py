@@ -32,6 +32,7 @@ WHOLE_FIELDS = ("duration_months", "authority_tier", "max_per_year", "cooldown_d
 MONEY_FIELDS = ("cost_amount", "monthly_budget")
 TEXT_FIELDS = ("name", "script", "kind", "cost_model")
 DATE_FIELDS = ("valid_from", "valid_to")
+MAX_DIGITS = 12
 _FIELD_IN_MESSAGE = re.compile(r"field '([a-z_]+(?:\.[a-z_]+)?)'")
 
 
@@ -234,6 +235,8 @@ def _number(text: str, name: str) -> int | float:
         raise OfferEditError(_("field '%(name)s' must be a number", name=name), name) from None
     if not value.is_finite():
         raise OfferEditError(_("field '%(name)s' must be a number", name=name), name)
+    if value.adjusted() >= MAX_DIGITS:  # past any amount or count a catalog holds (and past what a float keeps)
+        raise OfferEditError(_("field '%(name)s' is too large", name=name), name)
     return int(value) if value == value.to_integral_value() else float(value)
 
 

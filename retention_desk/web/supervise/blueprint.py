@@ -4,30 +4,32 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, request
-from flask_babel import gettext as _
+from flask import Blueprint
+
+from retention_desk.web.inputs import BadInput, day_arg
 
 bp = Blueprint("supervise", __name__, url_prefix="/supervise")
 
 
 def date_range_args() -> tuple[dict[str, date], str | None]:
     """``from`` and ``to`` of the query string as ``date_from`` / ``date_to``, and the message for one that is not a
-    date (reported to the supervisor, not silently dropped)."""
+    date the desk can use (reported to the supervisor, not silently dropped)."""
     values: dict[str, date] = {}
     error = None
     for name, key in (("date_from", "from"), ("date_to", "to")):
-        text = (request.args.get(key) or "").strip()
-        if text:
-            try:
-                values[name] = date.fromisoformat(text)
-            except ValueError:
-                error = _("%(value)s is not a date such as 2026-01-31.", value=text[:40])
+        try:
+            day = day_arg(key)
+        except BadInput as exc:
+            error = exc.description
+            continue
+        if day is not None:
+            values[name] = day
     return values, error
 
 
 def date_arg(name: str) -> date | None:
     """A bad date is ignored rather than refused: the filter form shows what was actually applied."""
     try:
-        return date.fromisoformat(request.args.get(name) or "")
-    except ValueError:
+        return day_arg(name)
+    except BadInput:
         return None
