@@ -255,7 +255,7 @@ def print_table(title: str, timings: Timings, duration: float) -> dict[str, floa
 def prepare(url: str, accounts: int, seed: int, agents: int, env: dict[str, str]) -> None:
     """Migrate, seed the world, train both models (the nightly job) and create the benchmark's agents."""
     migrate.upgrade(url)
-    summary = seed_demo_world(url=url, accounts=accounts, seed=seed, as_of=date.today())
+    summary = seed_demo_world(url=url, accounts=accounts, seed=seed, as_of=date.today(), demo_users=True)
     print(summary.describe().splitlines()[0], flush=True)
     started = time.perf_counter()
     retrain = [sys.executable, "-m", "retention_desk", "retrain", "--quiet"]

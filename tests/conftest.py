@@ -82,7 +82,7 @@ def world_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
     with temporary_database(backend, tmp_path_factory.mktemp(f"world-{backend}")) as url:
         migrate.upgrade(url)
-        seed_demo_world(url=url, accounts=WORLD_ACCOUNTS, seed=WORLD_SEED, as_of=None)
+        seed_demo_world(url=url, accounts=WORLD_ACCOUNTS, seed=WORLD_SEED, as_of=None, demo_users=True)
         yield url
 
 

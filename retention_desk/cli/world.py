@@ -21,9 +21,14 @@ from retention_desk.config import ConfigError
     default=None,
     help="The world's 'today' (default: today, UTC). Same seed and date give identical data.",
 )
+@click.option(
+    "--demo-users",
+    is_flag=True,
+    help="Also create the demo logins with the passwords the README prints (never on a real database).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def seed_command(n_accounts: int, random_seed: int, as_of: Any, quiet: bool) -> None:
-    """Seed (or re-seed) the synthetic subscriber world, the offer catalog and the demo users."""
+def seed_command(n_accounts: int, random_seed: int, as_of: Any, demo_users: bool, quiet: bool) -> None:
+    """Seed (or re-seed) the synthetic subscriber world and the offer catalog; the demo logins only on request."""
     from retention_desk.services.seeding import seed_demo_world
 
     settings = migrated_settings()
@@ -32,9 +37,16 @@ def seed_command(n_accounts: int, random_seed: int, as_of: Any, quiet: bool) -> 
         accounts=n_accounts,
         seed=random_seed,
         as_of=as_of.date() if as_of else None,
+        demo_users=demo_users,
         progress=progress_shown(quiet),
     )
     click.echo(summary.describe())
+    if demo_users:
+        click.echo(
+            "Warning: the demo logins (agent, senior, supervisor, admin) now sign in with the passwords the README "
+            "prints; never leave them on a database real people use.",
+            err=True,
+        )
 
 
 @click.command("serve")
@@ -64,15 +76,21 @@ def demo_command(host: str, port: int, n_accounts: int, random_seed: int, no_ser
     from retention_desk import create_app
     from retention_desk.services.database import display_url
     from retention_desk.services.models.nightly import has_champion, run_nightly
-    from retention_desk.services.seeding import demo_logins, seed_demo_world, world_is_seeded
+    from retention_desk.services.seeding import demo_logins, ensure_demo_logins, seed_demo_world, world_is_seeded
 
     settings = migrated_settings(demo=True, need_models=True).with_demo_secret()
     click.echo(f"Database: {display_url(settings.database_url)}")
     if world_is_seeded(url=settings.database_url):
         click.echo("Reusing the existing demo world (run 'retention-desk seed' to start afresh).")
+        ensure_demo_logins(url=settings.database_url)
     else:
         summary = seed_demo_world(
-            url=settings.database_url, accounts=n_accounts, seed=random_seed, as_of=date.today(), progress=BarProgress()
+            url=settings.database_url,
+            accounts=n_accounts,
+            seed=random_seed,
+            as_of=date.today(),
+            demo_users=True,
+            progress=BarProgress(),
         )
         click.echo(summary.describe())
     if not has_champion(settings=settings):

@@ -15,7 +15,7 @@ from retention_desk.services.audit import record_event
 from retention_desk.services.catalog.files import CatalogError, load_cancel_reasons, load_offers, read_toml
 from retention_desk.services.catalog.store import upsert_cancel_reasons, upsert_offers
 from retention_desk.services.seed_files import seed_file
-from retention_desk.services.staff.users import UserIn, create_user, get_user_by_username
+from retention_desk.services.staff.users import UserIn, create_user, get_user_by_username, set_password
 from retention_desk.storage import bulk
 from retention_desk.storage.db import session_scope
 from retention_desk.synth.history import AgentRef
@@ -119,9 +119,19 @@ def world_is_seeded(*, url: str) -> bool:
 
 
 def seed_demo_world(
-    *, url: str, accounts: int, seed: int, as_of: date | None, progress: Progress = SILENT
+    *,
+    url: str,
+    accounts: int,
+    seed: int,
+    as_of: date | None,
+    demo_users: bool = False,
+    progress: Progress = SILENT,
 ) -> SeedSummary:
-    """Replace the synthetic world with a fresh one; same seed and ``as_of`` give identical rows and ids."""
+    """Replace the synthetic world with a fresh one; same seed and ``as_of`` give identical rows and ids.
+
+    The world's desk team (the agents of its calls) is always there, with passwords nobody knows; only with
+    ``demo_users`` do the demo logins get the passwords the README prints, and the demo supervisor and admin exist.
+    """
     started = time.perf_counter()
     if accounts < 1:
         raise ConfigError("The number of accounts to seed must be at least 1.")
@@ -136,7 +146,7 @@ def seed_demo_world(
     with session_scope(url) as session:
         upsert_cancel_reasons(session=session, reasons=reasons)
         upsert_offers(session=session, offers=offers)
-        agents, n_users = _ensure_users(session)
+        agents, n_users = _ensure_users(session, demo_users=demo_users)
     progress.stage(f"Generating {accounts:,} accounts", total=GENERATION_STEPS, unit=" steps")
     world = generate_world(
         n_accounts=accounts,
@@ -175,24 +185,35 @@ def seed_demo_world(
     return summary
 
 
-def _ensure_users(session: Any) -> tuple[list[AgentRef], int]:
-    """Create the desk users that are missing; non-login team members get a random password nobody sees."""
-    agents = []
-    users = _desk_users()
-    for spec in users:
+def _ensure_users(session: Any, *, demo_users: bool) -> tuple[list[AgentRef], int]:
+    """Create the desk team that is missing (a random password nobody sees) and, with ``demo_users``, the demo
+    logins with their printed passwords; returns the agents the world's calls are assigned to."""
+    agents, made = [], 0
+    for spec in _desk_users():
+        if spec.login and spec.role != "agent" and not demo_users:
+            continue  # the demo supervisor and admin are sign-ins only, not part of the world's desk
         user = get_user_by_username(session=session, username=spec.username)
         if user is None:
             user = create_user(
                 session=session,
                 user_in=UserIn(
                     username=spec.username,
-                    password=spec.password or secrets.token_urlsafe(24),
+                    password=secrets.token_urlsafe(24),
                     role=spec.role,
                     display_name=spec.display_name,
                     authority_tier=spec.authority_tier,
                     team=spec.team,
                 ),
             )
+        if spec.login and demo_users:
+            set_password(session=session, username=spec.username, password=spec.password or "")
+        made += 1
         if user.role == "agent" and user.id is not None:
             agents.append(AgentRef(id=user.id, authority_tier=user.authority_tier))
-    return agents, len(users)
+    return agents, made
+
+
+def ensure_demo_logins(*, url: str) -> None:
+    """The demo logins with the passwords the demo prints, in a world seeded without them."""
+    with session_scope(url) as session:
+        _ensure_users(session, demo_users=True)

@@ -106,3 +106,24 @@ def test_db_upgrade_reports_the_revision(cli_env: dict[str, str]) -> None:
     assert result.returncode == 0, result.stderr
     assert "revision" in result.stdout
     assert run_cli("db", "current", env=cli_env).returncode == 0
+
+
+def test_seed_creates_no_demo_logins_unless_asked_and_an_admin_can_then_be_added(db_url: str) -> None:
+    from retention_desk.services.database import session_scope
+    from retention_desk.services.staff.users import authenticate
+
+    env = {"RETENTION_DESK_DATABASE_URL": db_url, "RETENTION_DESK_SECRET_KEY": GOOD_SECRET}
+    seeded = run_cli("seed", "--accounts", "200", "--quiet", env=env)
+    assert seeded.returncode == 0 and "Warning" not in seeded.stderr
+    added = run_cli(
+        "users", "add", "admin", "--role", "admin", "--tier", "3", "--password", "a real passphrase", env=env
+    )
+    assert added.returncode == 0, added.stderr
+    with session_scope(db_url) as session:
+        assert authenticate(session=session, username="admin", password="admin-demo-1") is None
+        assert authenticate(session=session, username="agent", password="agent-demo-1") is None
+        assert authenticate(session=session, username="admin", password="a real passphrase") is not None
+    demo = run_cli("seed", "--accounts", "200", "--quiet", "--demo-users", env=env)
+    assert demo.returncode == 0 and "Warning" in demo.stderr
+    with session_scope(db_url) as session:
+        assert authenticate(session=session, username="agent", password="agent-demo-1") is not None

@@ -62,13 +62,22 @@ def test_the_catalog_and_cancel_reasons_are_loaded(db_url: str) -> None:
         assert session.get(CancelReason, "price") is not None
 
 
-def test_the_demo_agent_can_sign_in_with_the_printed_password(db_url: str) -> None:
-    seed(db_url)
+def test_the_demo_agent_can_sign_in_with_the_printed_password_when_the_demo_logins_are_asked_for(db_url: str) -> None:
+    seed_demo_world(url=db_url, accounts=N, seed=3, as_of=AS_OF, demo_users=True)
     agent = next(login for login in demo_logins() if login.username == "agent")
     with Session(get_engine(db_url)) as session:
         user = authenticate(session=session, username=agent.username, password=agent.password)
         assert user is not None and user.role == "agent" and user.authority_tier == 1
         assert {u.username for u in session.execute(select(User)).scalars()} >= {d.username for d in demo_logins()}
+
+
+def test_a_plain_seed_leaves_no_login_with_a_printed_password(db_url: str) -> None:
+    seed(db_url)
+    with Session(get_engine(db_url)) as session:
+        for login in demo_logins():
+            assert authenticate(session=session, username=login.username, password=login.password) is None
+        names = {u.username for u in session.execute(select(User)).scalars()}
+    assert "admin" not in names and "supervisor" not in names
 
 
 def test_demo_logins_cover_every_role_and_both_agent_tiers() -> None:
