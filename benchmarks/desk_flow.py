@@ -56,7 +56,7 @@ STEPS = (
 SEARCH_KINDS = ("phone", "account_no", "email", "surname")
 ACCEPTANCE_RATIO = 5.0
 PASSWORD = "bench-agent-password"
-APP = "retention_desk:create_app()"
+APP = "retention_desk.wsgi:app"
 
 CSRF_HEADER = re.compile(r'"X-CSRFToken": "([^"]+)"')
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

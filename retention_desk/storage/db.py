@@ -39,6 +39,11 @@ def _build_engine(url: str) -> Engine:
         parsed = make_url(url)
     except ArgumentError:
         raise ConfigError(f"RETENTION_DESK_DATABASE_URL is not a database URL: {url!r}.") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            f"RETENTION_DESK_DATABASE_URL names a {parsed.get_backend_name()} database; retention-desk runs on "
+            "SQLite (sqlite:///path) or PostgreSQL (postgresql+psycopg://user:password@host/database)."
+        )
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             from pathlib import Path

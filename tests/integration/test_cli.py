@@ -127,3 +127,45 @@ def test_seed_creates_no_demo_logins_unless_asked_and_an_admin_can_then_be_added
     assert demo.returncode == 0 and "Warning" in demo.stderr
     with session_scope(db_url) as session:
         assert authenticate(session=session, username="agent", password="agent-demo-1") is not None
+
+
+def test_gunicorn_with_a_placeholder_secret_stops_with_one_sentence(cli_env: dict[str, str]) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RETENTION_DESK_")}
+    env.update({**cli_env, "RETENTION_DESK_SECRET_KEY": "changeme"})
+    done = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", "127.0.0.1:0", "retention_desk.wsgi:app"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parents[2],
+    )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    assert "Error: RETENTION_DESK_SECRET_KEY is missing or a placeholder" in done.stderr
+
+
+def test_an_import_with_a_nul_byte_and_a_catalog_with_a_huge_number_are_one_sentence(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    csv_file = tmp_path / "nul.csv"
+    csv_file.write_bytes(b"account_no,first_name\nA1,Ol\x00a\n")
+    mapping = tmp_path / "map.toml"
+    mapping.write_text(
+        '[account]\naccount_no = "account_no"\nfirst_name = "first_name"\n'
+        '[defaults]\ncontract_type = "month_to_month"\nmonthly_charge = 100\ncurrency = "NOK"\nstatus = "active"\n'
+    )
+    imported = run_cli("import", "accounts", str(csv_file), "--mapping", str(mapping), env=cli_env)
+    assert imported.returncode == 1 and "Traceback" not in imported.stderr
+    assert "holds a control character" in imported.stderr
+    catalog = tmp_path / "big.toml"
+    catalog.write_text(
+        '[[offers]]\ncode = "X1"\nname = "x"\nkind = "bill_credit"\ncost_model = "one_off"\ncost_amount = 1\n'
+        f"prior_acceptance = {'9' * 400}\nparams = {{ amount = 1 }}\n"
+    )
+    assert_one_clear_sentence(run_cli("catalog", "load", str(catalog), env=cli_env), "prior_acceptance")
+
+
+def test_a_database_url_of_another_kind_is_named(cli_env: dict[str, str]) -> None:
+    result = run_cli("users", "list", env={**cli_env, "RETENTION_DESK_DATABASE_URL": "mysql://u@localhost/db"})
+    assert_one_clear_sentence(result, "mysql", "SQLite", "PostgreSQL")

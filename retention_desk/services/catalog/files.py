@@ -41,6 +41,7 @@ _PARAM_CHECKS: dict[str, tuple[Any, str]] = {
     "target_plan": (lambda v: isinstance(v, str) and v.strip() != "", "must be a text"),
 }
 MAX_MONEY = Decimal("9999999999.99")  # what a Numeric(12, 2) column holds
+MAX_WHOLE = 10**15
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,39}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -121,7 +122,12 @@ def _offer(item: Any, number: int) -> OfferSpec:
 
 
 def _is_number(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+    """A finite number of a size a catalog can mean (a 400-digit integer is neither a price nor a count)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if isinstance(value, int):
+        return abs(value) < MAX_WHOLE
+    return math.isfinite(value)
 
 
 def _is_whole(value: Any) -> bool:

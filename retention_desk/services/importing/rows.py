@@ -35,6 +35,7 @@ DECLARED_FALSE = FALSE_WORDS | {"0", "n"}
 REQUIRED_FIELDS = ("account_no", "contract_type", "monthly_charge", "currency", "status")
 PROTECTED_KEY = "_protected"
 _KINDS = (("number", "numbers"), ("boolean", "booleans"), ("text", "text"))
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TRANSLITERATE = str.maketrans({"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "ß": "ss", "đ": "d", "ł": "l", "œ": "oe"})
 
 
@@ -174,7 +175,13 @@ class RowConverter:
         if len(cells) != len(self.header):
             reason = f"has {len(cells)} fields where the header has {len(self.header)}"
             return BadRow(line, (RowProblem("", "", reason),))
-        problems: list[RowProblem] = []
+        problems = [
+            RowProblem(self.header[i], cell.replace("\x00", "\\0")[:40], "holds a control character (such as NUL)")
+            for i, cell in enumerate(cells)
+            if _CONTROL.search(cell)
+        ]
+        if problems:  # nothing of such a row is stored (PostgreSQL refuses NUL in text)
+            return BadRow(line, tuple(problems))
         fields = self._fields(line, cells, problems)
         extra = self._extra(cells, self.extra_columns, problems)
         protected = self._extra(cells, self.protected_columns, problems)
