@@ -31,6 +31,7 @@ from retention_desk.domain.clock import utcnow
 from retention_desk.ml.artifacts import TEMP_SUFFIX, dump_artifact, json_safe, sha256_of, write_atomically
 from retention_desk.ml.offer_model import ARTIFACT_FORMAT as OFFER_ARTIFACT_FORMAT
 from retention_desk.ml.train import TrainedModel
+from retention_desk.storage import audit
 from retention_desk.storage import model_versions as store
 from retention_desk.storage.tables import ModelVersion
 
@@ -58,6 +59,7 @@ class LoadedModel:
     numeric: list[str]
     categorical: list[str]
     metrics: dict[str, Any]
+    restored: str | None = None  # what was wrong with the file that the database copy replaced, if anything
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class LoadedArtifact:
     sha256: str
     obj: Any
     metrics: dict[str, Any]
+    restored: str | None = None
 
 
 @dataclass(frozen=True)
@@ -266,19 +269,20 @@ def promote_version(*, session: Session, settings: Settings, version: str) -> tu
 
 def load_verified(*, session: Session, settings: Settings, row: ModelVersion) -> LoadedModel:
     """Load one version if its bytes hash to the registry's sha256 and its sklearn version is ours."""
-    pipeline = _load_checked(session=session, settings=settings, row=row)
+    pipeline, restored = _load_checked(session=session, settings=settings, row=row)
     numeric = [f["name"] for f in row.feature_list if f.get("type") == "numeric"]
     categorical = [f["name"] for f in row.feature_list if f.get("type") == "categorical"]
-    return LoadedModel(row.version, row.sha256, pipeline, numeric, categorical, dict(row.metrics or {}))
+    return LoadedModel(row.version, row.sha256, pipeline, numeric, categorical, dict(row.metrics or {}), restored)
 
 
 def load_verified_artifact(*, session: Session, settings: Settings, row: ModelVersion) -> LoadedArtifact:
     """Any kind's artifact, under the same sha256 and scikit-learn version checks as the churn model."""
-    obj = _load_checked(session=session, settings=settings, row=row)
-    return LoadedArtifact(row.version, row.sha256, obj, dict(row.metrics or {}))
+    obj, restored = _load_checked(session=session, settings=settings, row=row)
+    return LoadedArtifact(row.version, row.sha256, obj, dict(row.metrics or {}), restored)
 
 
-def _load_checked(*, session: Session, settings: Settings, row: ModelVersion) -> Any:
+def _load_checked(*, session: Session, settings: Settings, row: ModelVersion) -> tuple[Any, str | None]:
+    """The unpickled artifact, and what was wrong with its file if the database copy had to replace it."""
     if row.sklearn_version != sklearn.__version__:
         raise ArtifactRefused(
             f"Model {row.version} was trained with scikit-learn {row.sklearn_version} but this process runs "
@@ -289,11 +293,11 @@ def _load_checked(*, session: Session, settings: Settings, row: ModelVersion) ->
             f"Model {row.version} was stored in artifact format {stale}, which this version of retention-desk no "
             f"longer reads (it reads format {ARTIFACT_FORMATS[row.kind]}); run 'retention-desk retrain' to train one."
         )
-    data = _verified_bytes(session=session, settings=settings, row=row)
+    data, restored = _verified_bytes(session=session, settings=settings, row=row)
     # Only now, with the hash checked, may the bytes be unpickled. Verified bytes that still fail to load were
     # written by code that no longer exists (a class moved or gone): refused like any other, never a crash.
     try:
-        return joblib.load(io.BytesIO(data))
+        return joblib.load(io.BytesIO(data)), restored
     except Exception as exc:
         raise ArtifactRefused(
             f"Model {row.version} could not be loaded by this version of retention-desk ({type(exc).__name__}: "
@@ -309,23 +313,26 @@ def _stale_format(row: ModelVersion) -> int | None:
     return None if recorded == ARTIFACT_FORMATS[row.kind] else recorded
 
 
-def _verified_bytes(*, session: Session, settings: Settings, row: ModelVersion) -> bytes:
-    """The file's bytes if they verify; else the database copy, which then restores the file."""
+def _verified_bytes(*, session: Session, settings: Settings, row: ModelVersion) -> tuple[bytes, str | None]:
+    """The file's bytes if they verify; else the database copy, which then restores the file (and what was wrong
+    with it). Messages name the file, never the server's folders: they reach /readyz."""
     path = artifact_path(settings, row.version, row.kind)
-    problem = f"the file {path} is missing"
+    problem = f"its file {path.name} was missing"
     if path.exists():
         data = path.read_bytes()
         if sha256_of(data) == row.sha256:
-            return data
-        problem = f"the file {path} does not match its recorded sha256 (changed or damaged)"
+            return data, None
+        problem = f"its file {path.name} did not match its recorded sha256 (changed or damaged)"
     stored = store.artifact_bytes(session, row.version)
     if stored is None or sha256_of(stored) != row.sha256:
-        state = "has no stored copy" if stored is None else "its stored copy does not match either"
+        state = "there is no stored copy" if stored is None else "its stored copy does not match either"
         raise ArtifactRefused(f"Refused model {row.version}: {problem}, and {state}.")
     settings.model_dir.mkdir(parents=True, exist_ok=True)
     write_atomically(path, stored)
-    log.warning("Model %s: %s; restored it from the database copy after checking its sha256.", row.version, problem)
-    return stored
+    log.warning(
+        "Model %s: %s (%s); restored it from the database copy after checking its sha256.", row.version, problem, path
+    )
+    return stored, problem
 
 
 def load_serving_model(*, session: Session, settings: Settings, kind: str = KIND) -> LoadOutcome:
@@ -340,6 +347,16 @@ def load_serving_model(*, session: Session, settings: Settings, kind: str = KIND
         except ArtifactRefused as exc:
             notes.append(str(exc))
             continue
+        if model.restored:
+            note = f"Model {row.version}: {model.restored}; it was restored from the database copy."
+            notes.append(note)
+            audit.record_at_once(
+                settings.database_url,
+                action="model_artifact_restored",
+                entity_type="model_version",
+                entity_id=row.version,
+                detail=note,
+            )
         if row.version != champion:
             notes.append(f"Serving earlier model {row.version} instead of champion {champion}.")
         return LoadOutcome(model, champion, tuple(notes))

@@ -20,7 +20,7 @@ class Readiness:
     database: str
     model: str
     model_version: str | None = None
-    model_note: str | None = None  # set when an older model stands in for a refused champion
+    model_note: str | None = None  # an older model standing in, or a model file restored from its database copy
 
 
 def readiness(*, settings: Settings) -> Readiness:
@@ -40,5 +40,5 @@ def readiness(*, settings: Settings) -> Readiness:
             log.exception("readiness: the model check failed")
             return Readiness(ok=False, database="ok", model=f"model check failed: {type(exc).__name__}")
     model = "ok" if status.ready else status.message
-    note = status.message if status.fell_back else None
+    note = " ".join(status.notes) or None  # a refused champion, or a tampered file healed from its copy
     return Readiness(ok=status.ready, database="ok", model=model, model_version=status.version, model_note=note)

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
+from retention_desk.storage.db import session_scope
 from retention_desk.storage.tables import AuditEvent
 
 
@@ -73,3 +74,18 @@ def recent_events(session: Session, *, limit: int = 100, action: str | None = No
     if action:
         stmt = stmt.where(AuditEvent.action == action)
     return list(session.execute(stmt).scalars())
+
+
+def record_at_once(url: str, *, action: str, entity_type: str, entity_id: str, detail: str) -> None:
+    """An audit row committed at once in a transaction of its own, by the system: for what must be kept whatever
+    becomes of the request that met it (a model file found tampered with and healed)."""
+    with session_scope(url) as session:
+        session.add(
+            AuditEvent(
+                action=action,
+                actor_name="retention-desk",
+                entity_type=entity_type,
+                entity_id=entity_id,
+                detail=detail[:400],
+            )
+        )

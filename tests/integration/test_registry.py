@@ -114,6 +114,23 @@ def test_a_tampered_file_is_replaced_by_the_verified_database_copy(
     assert sha256_of(artifact_path(settings, row.version).read_bytes()) == row.sha256
 
 
+def test_a_healed_file_is_reported_in_readyz_and_the_audit_log_without_the_server_s_folders(
+    session: Session, settings: Settings, tmp_path: Path
+):
+    row = _save(session, settings)
+    evil, marker = _booby_bytes(tmp_path)
+    artifact_path(settings, row.version).write_bytes(evil)
+
+    response = create_app(settings).test_client().get("/readyz")
+
+    body = response.get_json()
+    assert response.status_code == 200 and body["model"] == "ok" and not marker.exists()
+    assert "restored from the database copy" in body["model_note"] and "sha256" in body["model_note"]
+    assert str(settings.model_dir) not in response.get_data(as_text=True)
+    restored = list_events(session=session, action="model_artifact_restored")
+    assert [e.entity_id for e in restored] == [row.version] and "did not match" in restored[0].detail
+
+
 def test_a_node_without_the_file_restores_it_from_the_database(session: Session, settings: Settings):
     row = _save(session, settings)
     artifact_path(settings, row.version).unlink()
@@ -235,6 +252,7 @@ def test_a_booby_trapped_only_champion_leaves_the_desk_unready_and_readyz_says_w
     body = response.get_json()
     assert response.status_code == 503 and body["status"] == "unavailable"
     assert f"Refused model {only.version}" in body["model"] and "sha256" in body["model"]
+    assert str(settings.model_dir) not in response.get_data(as_text=True)  # anonymous callers see no server paths
     assert not model_status(session=session, settings=settings).ready
 
 

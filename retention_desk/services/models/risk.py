@@ -47,6 +47,7 @@ class ModelStatus:
     version: str | None
     message: str  # one sentence, e.g. why not ready
     fell_back: bool = False  # serving an earlier model because the champion was refused
+    notes: tuple[str, ...] = ()  # what serving met on the way: refusals, a model file restored from its copy
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,10 @@ def status_of(outcome: LoadOutcome) -> ModelStatus:
             return ModelStatus(False, None, "No churn model has been trained yet; run 'retention-desk retrain'.")
         return ModelStatus(False, None, " ".join(outcome.notes) or "No churn model could be loaded.")
     if outcome.fell_back:
-        return ModelStatus(True, outcome.model.version, " ".join(outcome.notes), fell_back=True)
-    return ModelStatus(True, outcome.model.version, f"Serving churn model {outcome.model.version}.")
+        return ModelStatus(True, outcome.model.version, " ".join(outcome.notes), fell_back=True, notes=outcome.notes)
+    return ModelStatus(
+        True, outcome.model.version, f"Serving churn model {outcome.model.version}.", notes=outcome.notes
+    )
 
 
 def score_account(*, session: Session, settings: Settings, account_id: int) -> RiskScore | None:
