@@ -7,7 +7,7 @@ before the call became a state machine enforced by the database (conditional upd
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
@@ -15,21 +15,30 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from retention_desk.config import Settings
+from retention_desk.config import Settings, test_settings
 from retention_desk.services.calls import steps
+from retention_desk.services.seeding import seed_demo_world
 from retention_desk.services.staff.users import get_user_by_username
+from retention_desk.storage import migrate
 from retention_desk.storage.db import get_engine
 from retention_desk.storage.tables import Account, Call, CallOffer, OfferBudgetMonth, OfferHistory
 from tests.call_world import EXPLOIT, owned_account, presentable
+from tests.databases import temporary_database
 
 TRIES = 5
+RACE_ACCOUNTS = 600
 
 
-@pytest.fixture()
-def pg_settings(world_settings: Settings) -> Settings:
-    if world_settings.is_sqlite:
+@pytest.fixture(scope="module")
+def pg_settings(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A small seeded world of the races' own, so what they leave behind reaches no other test."""
+    if backend == "sqlite":
         pytest.skip("SQLite runs one writer at a time: these races need PostgreSQL")
-    return world_settings
+    folder = tmp_path_factory.mktemp("races")
+    with temporary_database(backend, folder) as url:
+        migrate.upgrade(url)
+        seed_demo_world(url=url, accounts=RACE_ACCOUNTS, seed=5, as_of=None, demo_users=True)
+        yield test_settings(url, folder)
 
 
 def race(settings: Settings, *actions: Callable[..., Any]) -> list[Any]:
