@@ -11,6 +11,7 @@ from sqlmodel import Session
 from retention_desk.config import Settings
 from retention_desk.domain.clock import utcnow
 from retention_desk.domain.contact import normalise_email, normalise_phone
+from retention_desk.services.audit import Viewer, record_account_view
 from retention_desk.services.models.risk import ModelStatus, RiskScore, logged_risk, model_status, score_screen
 from retention_desk.storage import accounts, calls
 from retention_desk.storage.tables import Account, Call
@@ -260,12 +261,18 @@ def open_account(
     account_id: int,
     now: datetime | None = None,
     agent_id: int | None = None,
+    viewer: Viewer | None = None,
 ) -> AccountScreen | None:
-    """The account with its risk and reasons now; the page still works (with a warning) when no model can score."""
+    """The account with its risk and reasons now; the page still works (with a warning) when no model can score.
+
+    With a ``viewer`` the opening is audited (``account_viewed``) in the session's transaction: the caller commits.
+    """
     now = now or utcnow()
     view = get_account_view(session=session, account_id=account_id, now=now)
     if view is None:
         return None
+    if viewer is not None:
+        record_account_view(session=session, account_id=account_id, viewer=viewer)
     status = model_status(session=session, settings=settings)
     screen = (
         score_screen(session=session, settings=settings, account_id=account_id, as_of=now) if status.ready else None
@@ -275,13 +282,16 @@ def open_account(
 
 
 def account_beside_call(
-    *, session: Session, settings: Settings, call: Call, now: datetime | None = None
+    *, session: Session, settings: Settings, call: Call, now: datetime | None = None, viewer: Viewer | None = None
 ) -> AccountScreen | None:
     """The account next to a call: with the risk the call logged when it ranked its offers, not a second score,
-    so the agent reads the figure the ranking used."""
+    so the agent reads the figure the ranking used. With a ``viewer`` the opening is audited, as in ``open_account``.
+    """
     view = get_account_view(session=session, account_id=call.account_id, now=now or utcnow())
     if view is None:
         return None
+    if viewer is not None:
+        record_account_view(session=session, account_id=call.account_id, viewer=viewer)
     risk = logged_risk(call)
     if risk is None:
         return AccountScreen(view, None, model_status(session=session, settings=settings))
