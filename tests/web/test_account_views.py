@@ -83,3 +83,11 @@ def test_pages_that_show_no_account_write_no_row(app, client, session, desk):
     client.get("/desk/search?q=Hansen", headers=HX)
     assert app.test_client().get(f"/desk/accounts/{desk['acc1']}").status_code == 302  # not signed in
     assert views(session) == []
+
+
+def test_supervisors_find_who_opened_the_account_from_its_page(app, client, session, desk):
+    assert 'id="who-opened"' not in client.get(f"/desk/accounts/{desk['acc1']}").get_data(as_text=True)
+    supervisor = app.test_client()
+    log_in(supervisor, "siri")
+    page = supervisor.get(f"/desk/accounts/{desk['acc1']}").get_data(as_text=True)
+    assert 'href="/supervise/audit?account=A-1"' in page
