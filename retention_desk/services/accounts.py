@@ -32,6 +32,7 @@ class AccountSummary:
     city: str | None
     plan_code: str | None
     status: str
+    erased: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class AccountDetail:
     currency: str
     payment_method: str | None
     status: str
+    erased_at: datetime | None = None  # the subscriber's personal data was erased at their request
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,7 @@ def _summary(row: Account) -> AccountSummary:
         city=row.city,
         plan_code=row.plan_code,
         status=row.status,
+        erased=row.erased_at is not None,
     )
 
 
@@ -234,6 +237,7 @@ def _detail(row: Account, *, today: date) -> AccountDetail:
         currency=row.currency,
         payment_method=row.payment_method,
         status=row.status,
+        erased_at=row.erased_at,
     )
 
 
@@ -247,8 +251,15 @@ class AccountScreen:
     open_call_id: int | None = None  # the signed-in agent's unfinished call on this account, to resume
 
     @property
+    def erased(self) -> bool:
+        """The subscriber's personal data was erased at their request: nothing to retain, no risk to show."""
+        return self.view.account.erased_at is not None
+
+    @property
     def model_warning(self) -> str | None:
         """What the agent must be told about the model: none ready, or an earlier one standing in."""
+        if self.erased:
+            return None
         if not self.model.ready or self.model.fell_back:
             return self.model.message
         return None
@@ -266,6 +277,7 @@ def open_account(
     """The account with its risk and reasons now; the page still works (with a warning) when no model can score.
 
     With a ``viewer`` the opening is audited (``account_viewed``) in the session's transaction: the caller commits.
+    An erased subscriber is not scored: there is no one left to retain.
     """
     now = now or utcnow()
     view = get_account_view(session=session, account_id=account_id, now=now)
@@ -274,9 +286,8 @@ def open_account(
     if viewer is not None:
         record_account_view(session=session, account_id=account_id, viewer=viewer)
     status = model_status(session=session, settings=settings)
-    screen = (
-        score_screen(session=session, settings=settings, account_id=account_id, as_of=now) if status.ready else None
-    )
+    scored = status.ready and view.account.erased_at is None
+    screen = score_screen(session=session, settings=settings, account_id=account_id, as_of=now) if scored else None
     open_call = calls.open_call_of_agent(session, account_id, agent_id) if agent_id else None
     return AccountScreen(view, screen.risk if screen else None, status, open_call)
 

@@ -1,15 +1,16 @@
 """Who opened which account: one audit row per page that shows an account (the account page, a call's page, the
-supervisor's call record), none for the htmx fragments redrawn on that page."""
+supervisor's call record), none for the htmx fragments redrawn on that page; and an erased subscriber's page."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
-from retention_desk.storage.tables import AuditEvent
+from retention_desk.services.subjects import erase_subject
+from retention_desk.storage.tables import AuditEvent, Call
 from tests.web.sign_in_helpers import log_in
 from tests.web.supervise_helpers import logged_desk
 
@@ -91,3 +92,27 @@ def test_supervisors_find_who_opened_the_account_from_its_page(app, client, sess
     log_in(supervisor, "siri")
     page = supervisor.get(f"/desk/accounts/{desk['acc1']}").get_data(as_text=True)
     assert 'href="/supervise/audit?account=A-1"' in page
+
+
+def test_an_erased_subscribers_page_shows_the_banner_and_no_personal_data(client, session, desk):
+    erased = erase_subject(session=session, account_no="A-1")
+    session.commit()
+    html = client.get(f"/desk/accounts/{desk['acc1']}").get_data(as_text=True)
+    assert 'id="erased-banner"' in html
+    assert f"Personal data erased on {erased.erased_at:%b} {erased.erased_at.day}, {erased.erased_at.year}" in html
+    assert "at the subscriber&#39;s request" in html or "at the subscriber's request" in html
+    assert "Ola" not in html and "Hansen" not in html and "Bergen" not in html
+    assert 'id="start-call"' not in html and 'id="risk"' not in html and "nothing to retain" in html
+    found = client.get("/desk/search?q=A-1", headers=HX).get_data(as_text=True)
+    assert "personal data erased" in found and "Hansen" not in found
+
+
+def test_starting_a_call_on_an_erased_subscriber_is_refused_with_a_sentence(client, session, desk):
+    erase_subject(session=session, account_no="A-1")
+    session.commit()
+    calls_before = session.execute(select(func.count()).select_from(Call)).scalar_one()
+    form = {"idempotency_key": "erased-start-1", "csrf_token": token(client)}
+    response = client.post(f"/desk/accounts/{desk['acc1']}/calls", data=form, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "personal data was erased at their request: there is nothing to retain." in html.replace("&#39;", "'")
+    assert session.execute(select(func.count()).select_from(Call)).scalar_one() == calls_before
