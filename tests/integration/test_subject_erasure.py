@@ -1,5 +1,5 @@
 """``retention-desk subject erase``: the person's data goes everywhere it was written, the account and its figures
-stay, and the audit row tells what was done without repeating what was erased."""
+stay, the audit row tells what was done without repeating what was erased, and nothing brings the data back."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from retention_desk.services.accounts import find_accounts
+from retention_desk.services.importing.accounts import import_accounts
 from retention_desk.services.subjects import erase_subject, is_personal_extra
 from retention_desk.services.supervision.dashboards import DashboardFilter, supervisor_dashboard
 from retention_desk.storage.tables import Account, ApprovalRequest, AuditEvent, Call, Ticket
@@ -124,6 +125,30 @@ def test_the_dashboards_totals_are_the_same_before_and_after(world, session):
     after = dataclasses.asdict(supervisor_dashboard(session=session, filters=filters, as_of=as_of))
     assert before["total"]["calls"] == 2 and before["total"]["saves"] == 2
     assert after == before
+
+
+def test_the_billing_systems_next_import_does_not_bring_the_personal_data_back(world, session, db_url, tmp_path):
+    erase_subject(session=session, account_no="A-1")
+    session.commit()
+    csv = tmp_path / "billing.csv"
+    csv.write_text(
+        "id,first,last,phone,email,charge,customer_name\n"
+        f"A-1,Ola,Nordmann,{OLA['phone']},{OLA['email']},899.00,{OLA['extra_name']}\n"
+        "A-3,Per,Hansen,+4790000003,per@example.no,499.00,Per H\n"
+    )
+    mapping = tmp_path / "billing.toml"
+    mapping.write_text(
+        '[account]\naccount_no = "id"\nfirst_name = "first"\nlast_name = "last"\nphone = "phone"\n'
+        'email = "email"\nmonthly_charge = "charge"\n'
+    )
+    report = import_accounts(url=db_url, path=csv, mapping=mapping)
+    assert report.committed and (report.inserted, report.updated) == (1, 1)
+    ola = _account(session, world["ola"])
+    assert (ola.first_name, ola.phone_normalised, ola.email, ola.name_search) == ("", None, None, "")
+    assert "customer_name" not in ola.extra
+    assert str(ola.monthly_charge) == "899.00"  # the billing facts still update
+    per = session.execute(select(Account).where(Account.account_no == "A-3")).scalar_one()
+    assert (per.first_name, per.extra["customer_name"]) == ("Per", "Per H")
 
 
 @pytest.mark.parametrize(
