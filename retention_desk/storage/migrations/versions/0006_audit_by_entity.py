@@ -6,7 +6,7 @@ reads the rows of one entity, newest first: (entity_type, entity_id, at) answers
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-12-10
+Create Date: 2026-12-08
 """
 
 from collections.abc import Sequence
