@@ -16,6 +16,7 @@ from retention_desk.cli.database import db_group
 from retention_desk.cli.imports import import_group
 from retention_desk.cli.models import models_group, retrain_command
 from retention_desk.cli.simulate import simulate_command
+from retention_desk.cli.subjects import subject_group
 from retention_desk.cli.users import users_group
 from retention_desk.cli.world import demo_command, seed_command, serve_command
 from retention_desk.config import ConfigError
@@ -30,10 +31,11 @@ class DeskGroup(click.Group):
         from retention_desk.services.catalog.files import CatalogError
         from retention_desk.services.models.nightly import TrainingError
         from retention_desk.services.staff.users import UserError
+        from retention_desk.services.subjects import SubjectError
 
         try:
             return super().invoke(ctx)
-        except (ConfigError, UserError, TrainingError, CatalogError) as exc:
+        except (ConfigError, UserError, TrainingError, CatalogError, SubjectError) as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(2)
         except OperationalError as exc:
@@ -59,5 +61,6 @@ for command in (
     catalog_group,
     import_group,
     models_group,
+    subject_group,
 ):
     main.add_command(command)

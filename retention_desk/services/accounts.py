@@ -11,6 +11,7 @@ from sqlmodel import Session
 from retention_desk.config import Settings
 from retention_desk.domain.clock import utcnow
 from retention_desk.domain.contact import normalise_email, normalise_phone
+from retention_desk.services.audit import Viewer, record_account_view
 from retention_desk.services.models.risk import ModelStatus, RiskScore, logged_risk, model_status, score_screen
 from retention_desk.storage import accounts, calls
 from retention_desk.storage.tables import Account, Call
@@ -31,6 +32,7 @@ class AccountSummary:
     city: str | None
     plan_code: str | None
     status: str
+    erased: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class AccountDetail:
     currency: str
     payment_method: str | None
     status: str
+    erased_at: datetime | None = None  # the subscriber's personal data was erased at their request
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,7 @@ def find_accounts(*, session: Session, query: str, phone_region: str = "NO", lim
     exact = accounts.accounts_by_keys(
         session,
         account_no=text,
-        account_id=int(digits) if digits.isdigit() and len(digits) <= 10 else None,
+        account_id=int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 9 else None,
         phone_normalised=normalise_phone(text, phone_region),
         email_normalised=normalise_email(text),
         limit=limit,
@@ -207,6 +210,7 @@ def _summary(row: Account) -> AccountSummary:
         city=row.city,
         plan_code=row.plan_code,
         status=row.status,
+        erased=row.erased_at is not None,
     )
 
 
@@ -233,6 +237,7 @@ def _detail(row: Account, *, today: date) -> AccountDetail:
         currency=row.currency,
         payment_method=row.payment_method,
         status=row.status,
+        erased_at=row.erased_at,
     )
 
 
@@ -246,8 +251,15 @@ class AccountScreen:
     open_call_id: int | None = None  # the signed-in agent's unfinished call on this account, to resume
 
     @property
+    def erased(self) -> bool:
+        """The subscriber's personal data was erased at their request: nothing to retain, no risk to show."""
+        return self.view.account.erased_at is not None
+
+    @property
     def model_warning(self) -> str | None:
         """What the agent must be told about the model: none ready, or an earlier one standing in."""
+        if self.erased:
+            return None
         if not self.model.ready or self.model.fell_back:
             return self.model.message
         return None
@@ -260,28 +272,37 @@ def open_account(
     account_id: int,
     now: datetime | None = None,
     agent_id: int | None = None,
+    viewer: Viewer | None = None,
 ) -> AccountScreen | None:
-    """The account with its risk and reasons now; the page still works (with a warning) when no model can score."""
+    """The account with its risk and reasons now; the page still works (with a warning) when no model can score.
+
+    With a ``viewer`` the opening is audited (``account_viewed``) in the session's transaction: the caller commits.
+    An erased subscriber is not scored: there is no one left to retain.
+    """
     now = now or utcnow()
     view = get_account_view(session=session, account_id=account_id, now=now)
     if view is None:
         return None
+    if viewer is not None:
+        record_account_view(session=session, account_id=account_id, viewer=viewer)
     status = model_status(session=session, settings=settings)
-    screen = (
-        score_screen(session=session, settings=settings, account_id=account_id, as_of=now) if status.ready else None
-    )
+    scored = status.ready and view.account.erased_at is None
+    screen = score_screen(session=session, settings=settings, account_id=account_id, as_of=now) if scored else None
     open_call = calls.open_call_of_agent(session, account_id, agent_id) if agent_id else None
     return AccountScreen(view, screen.risk if screen else None, status, open_call)
 
 
 def account_beside_call(
-    *, session: Session, settings: Settings, call: Call, now: datetime | None = None
+    *, session: Session, settings: Settings, call: Call, now: datetime | None = None, viewer: Viewer | None = None
 ) -> AccountScreen | None:
     """The account next to a call: with the risk the call logged when it ranked its offers, not a second score,
-    so the agent reads the figure the ranking used."""
+    so the agent reads the figure the ranking used. With a ``viewer`` the opening is audited, as in ``open_account``.
+    """
     view = get_account_view(session=session, account_id=call.account_id, now=now or utcnow())
     if view is None:
         return None
+    if viewer is not None:
+        record_account_view(session=session, account_id=call.account_id, viewer=viewer)
     risk = logged_risk(call)
     if risk is None:
         return AccountScreen(view, None, model_status(session=session, settings=settings))

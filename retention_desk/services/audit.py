@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session
@@ -34,6 +35,34 @@ def record_event(
         after=after,
         ip=ip,
         detail=detail[:400],
+    )
+    session.add(event)
+    return event
+
+
+ACCOUNT_VIEWED = "account_viewed"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who opened a page that shows an account, from where, and which page (method and path, no query string)."""
+
+    user_id: int
+    username: str
+    route: str
+    ip: str | None = None
+
+
+def record_account_view(*, session: Session, account_id: int, viewer: Viewer) -> AuditEvent:
+    """One audit row for one opening of a page that shows the account: "who looked at this subscriber?"."""
+    event = AuditEvent(
+        action=ACCOUNT_VIEWED,
+        actor_id=viewer.user_id,
+        actor_name=viewer.username[:80],
+        entity_type="account",
+        entity_id=str(account_id),
+        ip=viewer.ip,
+        detail=viewer.route[:400],
     )
     session.add(event)
     return event

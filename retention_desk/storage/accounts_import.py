@@ -2,7 +2,8 @@
 
 Every row this import writes carries the same ``updated_at`` (the import's start), which is how a later chunk
 tells "this number was already in the database" from "this number came earlier in the same file" without the
-importer remembering every number it has seen.
+importer remembering every number it has seen. An account whose personal data was erased keeps it erased: the
+billing system's next file updates its plan, charges and status, never its name, contact details or extras.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, select, text
+from sqlalchemy import Table, case, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -20,6 +21,7 @@ from sqlmodel import SQLModel
 
 from retention_desk.storage import tables as _tables  # noqa: F401  (registers the tables on the metadata)
 from retention_desk.storage.db import get_engine
+from retention_desk.storage.subjects import PERSONAL_ACCOUNT_COLUMNS
 
 # What a new account gets for the columns an import does not set (the table's own defaults).
 NEW_ACCOUNT_DEFAULTS: dict[str, Any] = {
@@ -57,9 +59,16 @@ class AccountImportWriter:
         stmt = insert(table)
         self._upsert = stmt.on_conflict_do_update(
             index_elements=[table.c.account_no],
-            set_={name: stmt.excluded[name] for name in self.update_columns},
+            set_={name: self._update_value(table, stmt.excluded, name) for name in self.update_columns},
         )
         return self
+
+    @staticmethod
+    def _update_value(table: Table, excluded: Any, name: str) -> Any:
+        """The imported value, except in a personal column of an erased account, which keeps what it holds."""
+        if name not in PERSONAL_ACCOUNT_COLUMNS:
+            return excluded[name]
+        return case((table.c.erased_at.is_(None), excluded[name]), else_=table.c[name])
 
     def __exit__(self, *exc: object) -> None:
         if self._conn is not None:

@@ -1,14 +1,17 @@
-"""The audit log: pages of it, one offer's or the models' events, failed sign-ins."""
+"""The audit log: pages of it (or all of it as a stream), one offer's, one account's or the models' events, failed
+sign-ins."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, String, and_, cast, or_, select
 from sqlmodel import Session
 
 from retention_desk.storage.db import session_scope
-from retention_desk.storage.tables import AuditEvent
+from retention_desk.storage.tables import ApprovalRequest, AuditEvent
 
 
 def offer_audit_events(session: Session, code: str, *, limit: int = 50) -> list[AuditEvent]:
@@ -22,17 +25,27 @@ def offer_audit_events(session: Session, code: str, *, limit: int = 50) -> list[
     return list(session.execute(stmt).scalars())
 
 
-def audit_events_page(
-    session: Session,
+def about_account(account_id: int) -> ColumnElement[bool]:
+    """Audit rows about one account: the account's own (views, exports, erasure) and its approval requests'.
+
+    Served by ``ix_audit_events_entity_at`` (entity type, entity id, time).
+    """
+    requests = select(cast(ApprovalRequest.id, String)).where(ApprovalRequest.account_id == account_id)
+    return or_(
+        and_(AuditEvent.entity_type == "account", AuditEvent.entity_id == str(account_id)),
+        and_(AuditEvent.entity_type == "approval_request", AuditEvent.entity_id.in_(requests.scalar_subquery())),
+    )
+
+
+def _events_select(
     *,
     action: str | None = None,
     actor_name: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    offset: int = 0,
-    limit: int = 50,
-) -> list[AuditEvent]:
-    """One page of the audit log, newest first, filtered in SQL (asks for ``limit`` rows)."""
+    account_id: int | None = None,
+) -> Select[Any]:
+    """The log's rows matching the filters, newest first (the id breaks ties, so the order is total)."""
     stmt = select(AuditEvent)
     if action:
         stmt = stmt.where(AuditEvent.action == action)
@@ -42,8 +55,45 @@ def audit_events_page(
         stmt = stmt.where(AuditEvent.at >= since)
     if until is not None:
         stmt = stmt.where(AuditEvent.at < until)
-    stmt = stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).offset(offset).limit(limit)
-    return list(session.execute(stmt).scalars())
+    if account_id is not None:
+        stmt = stmt.where(about_account(account_id))
+    return stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+
+
+def audit_events_page(
+    session: Session,
+    *,
+    action: str | None = None,
+    actor_name: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    account_id: int | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> list[AuditEvent]:
+    """One page of the audit log, newest first, filtered in SQL (asks for ``limit`` rows)."""
+    stmt = _events_select(action=action, actor_name=actor_name, since=since, until=until, account_id=account_id)
+    return list(session.execute(stmt.offset(offset).limit(limit)).scalars())
+
+
+def audit_events_stream(
+    session: Session,
+    *,
+    action: str | None = None,
+    actor_name: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    account_id: int | None = None,
+    chunk: int = 1000,
+) -> Iterator[list[AuditEvent]]:
+    """Every matching row, newest first, in chunks read through a server-side cursor (never all at once)."""
+    stmt = _events_select(action=action, actor_name=actor_name, since=since, until=until, account_id=account_id)
+    result = session.execute(stmt.execution_options(yield_per=chunk))
+    try:
+        for partition in result.scalars().partitions():
+            yield list(partition)
+    finally:
+        result.close()
 
 
 def audit_actions(session: Session) -> list[str]:

@@ -54,6 +54,7 @@ class AccountSnapshot:
     plan_code: str | None = None
     birth_year: int | None = None  # protected: never a feature
     extra: dict[str, Any] = field(default_factory=dict)
+    erased_at: datetime | None = None  # the subscriber's personal data was erased: nothing to retain
     services: list[ServiceItem] = field(default_factory=list)
     bills: list[BillItem] = field(default_factory=list)
     tickets: list[TicketItem] = field(default_factory=list)

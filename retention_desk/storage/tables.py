@@ -366,7 +366,11 @@ class AuditEvent(SQLModel, table=True):
     """Who did what and when: sign-ins, failed sign-ins, and every change with its before and after."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_action_at", "action", "at"),)
+    # Who opened an account, and everything else about one entity, is read by (type, id) newest first.
+    __table_args__ = (
+        Index("ix_audit_events_action_at", "action", "at"),
+        Index("ix_audit_events_entity_at", "entity_type", "entity_id", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)

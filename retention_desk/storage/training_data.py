@@ -121,6 +121,7 @@ def _load_chunk(session: Session, ids: set[int]) -> tuple[dict[int, AccountSnaps
             plan_code=acc.plan_code,
             birth_year=acc.birth_year,
             extra=dict(acc.extra or {}),
+            erased_at=acc.erased_at,
         )
         if acc.status == CANCELLED and acc.status_changed_at is not None:
             leaving[acc.id] = _aware(acc.status_changed_at)
@@ -142,6 +143,7 @@ _ACCOUNT_COLUMNS = (
     Account.extra,
     Account.status,
     Account.status_changed_at,
+    Account.erased_at,
 )
 
 

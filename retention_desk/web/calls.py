@@ -2,7 +2,8 @@
 
 Every step is a POST that htmx sends from the call page and that also works as a plain form: htmx gets the redrawn
 panel (or an HX-Redirect when the call is closed), a plain POST is redirected back to the call page. Every GET a
-fragment is loaded from returns the whole page when opened directly, on reload or on a history restore.
+fragment is loaded from returns the whole page when opened directly, on reload or on a history restore; each such
+whole page is an opening of the account and is audited, a fragment redraw is not.
 Each view makes one call to the call service (services/calls/steps.py), which holds every rule of the call, who
 may act on it, and its idempotency: a double click or a retried request logs once.
 """
@@ -18,10 +19,11 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
 from retention_desk.domain.vocabulary import DISPOSITIONS
+from retention_desk.services.audit import Viewer
 from retention_desk.services.calls import steps
 from retention_desk.services.calls.state import CallState, call_state, offers_not_permitted
 from retention_desk.services.calls.steps import MAX_NOTES, CallError, NotFound, NotYourCall
-from retention_desk.web.context import app_settings, db_session, wants_fragment
+from retention_desk.web.context import app_settings, db_session, page_viewer, wants_fragment
 from retention_desk.web.labels import label
 
 bp = Blueprint("calls", __name__)
@@ -62,7 +64,7 @@ def start_call(account_id: int) -> BaseResponse:
 @login_required
 def show(call_id: int) -> str:
     """The call page: the account, the reason, the ranked offers and the outcome form, at its own URL."""
-    return _page(call_id)
+    return _page(call_id, opened=True)
 
 
 @bp.get("/desk/calls/<int:call_id>/offers")
@@ -70,7 +72,7 @@ def show(call_id: int) -> str:
 def offers(call_id: int) -> str:
     """The offers panel alone for htmx; the call page otherwise."""
     if not wants_fragment():
-        return _page(call_id)
+        return _page(call_id, opened=True)
     return render_template("desk/_offers.html", call=_state_or_404(call_id))
 
 
@@ -79,7 +81,7 @@ def offers(call_id: int) -> str:
 def offer_line(call_id: int, code: str) -> str:
     """One offer's line, which polls while its approval is pending; the call page when opened directly."""
     if not wants_fragment():
-        return _page(call_id)
+        return _page(call_id, opened=True)
     state = _state_or_404(call_id)
     line = state.line(code)
     if line is None:
@@ -96,7 +98,7 @@ def why_not(call_id: int) -> str:
         abort(404)
     if wants_fragment():
         return render_template("desk/_why_not.html", refused=refused)
-    return _page(call_id, refused=refused)
+    return _page(call_id, opened=True, refused=refused)
 
 
 @bp.post("/desk/calls/<int:call_id>/reason")
@@ -208,10 +210,13 @@ def _status_for(exc: CallError | None) -> int:
     return 403 if isinstance(exc, NotYourCall) else UNPROCESSABLE
 
 
-def _page(call_id: int, **extra: object) -> str:
-    state = _state_or_404(call_id, with_account=True)
+def _page(call_id: int, *, opened: bool = False, **extra: object) -> str:
+    """The whole call page; ``opened``: a GET that shows it (audited and committed), not a refused step's redraw."""
+    state = _state_or_404(call_id, with_account=True, viewer=page_viewer() if opened else None)
     if state.account is None:
         abort(404)
+    if opened:
+        db_session().commit()
     return render_template(
         "desk/account.html",
         view=state.account.view,
@@ -222,8 +227,10 @@ def _page(call_id: int, **extra: object) -> str:
     )
 
 
-def _state_or_404(call_id: int, *, with_account: bool = False) -> CallState:
-    state = call_state(session=db_session(), settings=app_settings(), call_id=call_id, with_account=with_account)
+def _state_or_404(call_id: int, *, with_account: bool = False, viewer: Viewer | None = None) -> CallState:
+    state = call_state(
+        session=db_session(), settings=app_settings(), call_id=call_id, with_account=with_account, viewer=viewer
+    )
     if state is None:
         abort(404)
     return state

@@ -1,11 +1,14 @@
-"""Per-request helpers: the settings, one lazily opened database session, the caller's address, htmx or not."""
+"""Per-request helpers: the settings, one lazily opened database session, the caller's address, htmx or not, who
+is opening a page."""
 
 from __future__ import annotations
 
 from flask import current_app, g, request
+from flask_login import current_user
 from sqlmodel import Session
 
 from retention_desk.config import Settings
+from retention_desk.services.audit import Viewer
 from retention_desk.services.database import open_session
 
 
@@ -34,3 +37,14 @@ def client_ip() -> str | None:
 def wants_fragment() -> bool:
     """An htmx request that is not a history restore: those get the whole page."""
     return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
+
+
+def page_viewer() -> Viewer:
+    """The signed-in user opening this page, from where, and the page (method and path: a query string can hold a
+    phone number, so it is left out of the audit log)."""
+    return Viewer(
+        user_id=current_user.id,
+        username=current_user.username,
+        route=f"{request.method} {request.path}",
+        ip=client_ip(),
+    )

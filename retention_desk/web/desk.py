@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from retention_desk.services.accounts import find_accounts, open_account
 from retention_desk.web.calls import bp as calls_bp
 from retention_desk.web.calls import new_call_key
-from retention_desk.web.context import app_settings, db_session, wants_fragment
+from retention_desk.web.context import app_settings, db_session, page_viewer, wants_fragment
 from retention_desk.web.forms import SearchForm
 from retention_desk.web.risk_words import percent, reason_text
 
@@ -53,12 +53,15 @@ def search() -> str:
 @bp.get("/desk/accounts/<int:account_id>")
 @login_required
 def account(account_id: int) -> str:
-    """Everything about one account the agent needs during the call, with its churn risk and reasons."""
+    """Everything about one account the agent needs during the call, with its churn risk and reasons; each opening
+    is audited (who looked at this subscriber)."""
+    session = db_session()
     screen = open_account(
-        session=db_session(), settings=app_settings(), account_id=account_id, agent_id=current_user.id
+        session=session, settings=app_settings(), account_id=account_id, agent_id=current_user.id, viewer=page_viewer()
     )
     if screen is None:
         abort(404)
+    session.commit()
     return render_template("desk/account.html", view=screen.view, screen=screen, call=None, call_key=new_call_key())
 
 

@@ -34,6 +34,12 @@ class DatabaseId(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+def whole_number(text: str, *, digits: int = 9) -> int | None:
+    """ASCII digits, at most ``digits`` of them, as a number; None for anything else. ``str.isdigit`` alone lets
+    through digits ``int()`` refuses (²) and numbers no column holds."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= digits else None
+
+
 def day_arg(name: str) -> date | None:
     """The query parameter ``name`` as a day, None when absent; ``BadInput`` names a value that is not a day the
     desk can use."""

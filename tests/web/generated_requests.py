@@ -56,6 +56,7 @@ POLICIES: dict[str, str] = {
     "supervise.approvals": SUPERVISOR,
     "supervise.decide": SUPERVISOR,
     "supervise.audit": SUPERVISOR,
+    "supervise.audit_csv": SUPERVISOR,
     "supervise.dashboard": SUPERVISOR,
     "supervise.models": SUPERVISOR,
     "supervise.promote": ADMIN,

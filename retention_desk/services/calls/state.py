@@ -17,6 +17,7 @@ from retention_desk.domain.vocabulary import APPROVED, DISPOSITIONS
 from retention_desk.offers.ranking import Decision
 from retention_desk.offers.words import describe_refusal
 from retention_desk.services.accounts import AccountScreen, account_beside_call
+from retention_desk.services.audit import Viewer
 from retention_desk.services.calls.deciding import offer_verdicts
 from retention_desk.services.catalog.store import offers_in_database
 from retention_desk.services.staff.users import get_user
@@ -103,22 +104,35 @@ class NotPermitted:
 
 
 def call_state(
-    *, session: Session, settings: Settings, call_id: int, with_account: bool = False, now: datetime | None = None
+    *,
+    session: Session,
+    settings: Settings,
+    call_id: int,
+    with_account: bool = False,
+    now: datetime | None = None,
+    viewer: Viewer | None = None,
 ) -> CallState | None:
-    """The call as it stands; with ``with_account`` also the account beside it (the whole page). None: no call."""
+    """The call as it stands; with ``with_account`` also the account beside it (the whole page), and with a
+    ``viewer`` that page's opening audited (the caller commits). None: no call."""
     call = session.get(Call, call_id)
     if call is None:
         return None
-    return state_of(session=session, settings=settings, call=call, with_account=with_account, now=now)
+    return state_of(session=session, settings=settings, call=call, with_account=with_account, now=now, viewer=viewer)
 
 
 def state_of(
-    *, session: Session, settings: Settings, call: Call, with_account: bool = False, now: datetime | None = None
+    *,
+    session: Session,
+    settings: Settings,
+    call: Call,
+    with_account: bool = False,
+    now: datetime | None = None,
+    viewer: Viewer | None = None,
 ) -> CallState:
     """``call_state`` for a call already in hand (every step ends with it)."""
     account = None
     if with_account:
-        account = account_beside_call(session=session, settings=settings, call=call, now=now)
+        account = account_beside_call(session=session, settings=settings, call=call, now=now, viewer=viewer)
     offers = {o.code: o for o in offers_in_database(session=session)}
     presented = {row.offer_code: row for row in stored_calls.presented_on_call(session, call.id or 0)}
     approvals = {r.offer_code: r for r in stored_approvals.requests_of_call(session, call.id or 0)}  # latest wins

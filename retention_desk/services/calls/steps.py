@@ -73,6 +73,8 @@ def start_call(
         return state_of(session=session, settings=settings, call=existing)
     now = now or utcnow()
     snapshot = _snapshot(session, account_id)
+    if snapshot.erased_at is not None:
+        raise CallError(_("This subscriber's personal data was erased at their request: there is nothing to retain."))
     call = Call(
         idempotency_key=idempotency_key,
         account_id=account_id,

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from retention_desk.domain.i18n import _
 from retention_desk.domain.reasons import Reason
 from retention_desk.domain.vocabulary import DISPOSITIONS
+from retention_desk.services.audit import Viewer, record_account_view
 from retention_desk.services.catalog.store import offers_in_database
 from retention_desk.services.database import open_session
 from retention_desk.services.exports import csv_stream, iso_utc
@@ -312,11 +313,14 @@ class CallRecord:
     presented_off_list: list[RankedLine] = field(default_factory=list)  # presented but not on the stored list
 
 
-def call_record(*, session: Session, call_id: int) -> CallRecord | None:
+def call_record(*, session: Session, call_id: int, viewer: Viewer | None = None) -> CallRecord | None:
+    """The call and its account as logged; with a ``viewer`` the opening is audited (the caller commits)."""
     found = calls.call_with_people(session, call_id)
     if found is None:
         return None
     call, account, agent = found
+    if viewer is not None:
+        record_account_view(session=session, account_id=account.id or 0, viewer=viewer)
     names = {o.code: o.name for o in offers_in_database(session=session)}
     presented = {row.offer_code: row for row in call_log.presented_offers(session, [call_id])}
     ranked = [_ranked_line(item, names, presented) for item in sorted(call.ranked, key=lambda i: i.get("rank", 0))]

@@ -13,7 +13,8 @@ from retention_desk.services.supervision.offer_log import (
     call_log_screen,
     call_record,
 )
-from retention_desk.web.context import app_settings, db_session, wants_fragment
+from retention_desk.web.context import app_settings, db_session, page_viewer, wants_fragment
+from retention_desk.web.inputs import whole_number
 from retention_desk.web.risk_words import percent
 from retention_desk.web.roles import SUPERVISORS, require_role
 from retention_desk.web.supervise.blueprint import bp, date_range_args
@@ -67,10 +68,13 @@ def calls_csv() -> Response | tuple[str, int]:
 @bp.get("/calls/<int:call_id>")
 @require_role(*SUPERVISORS)
 def call(call_id: int) -> str:
-    """One call exactly as the agent saw it: the ranked list with its figures, the risk and reasons, the outcome."""
-    record = call_record(session=db_session(), call_id=call_id)
+    """One call exactly as the agent saw it: the ranked list with its figures, the risk and reasons, the outcome;
+    the opening is audited, as the record shows the account."""
+    session = db_session()
+    record = call_record(session=session, call_id=call_id, viewer=page_viewer())
     if record is None:
         abort(404)
+    session.commit()
     return render_template("supervise/call.html", call=record, percent=percent)
 
 
@@ -81,8 +85,8 @@ def _filters() -> tuple[CallFilter, str | None]:
     values: dict[str, object] = dict(dates)
     agent = (args.get("agent") or "").strip()
     if agent:
-        if agent.isdigit() and len(agent) < 10:
-            values["agent_id"] = int(agent)
+        if (agent_id := whole_number(agent)) is not None:
+            values["agent_id"] = agent_id
         else:
             error = _("Choose the agent from the list.")
     for name, key in (

@@ -16,6 +16,7 @@ from retention_desk.services.supervision.dashboards import (
 )
 from retention_desk.web.charts import Bar, Series, bar_chart, line_chart
 from retention_desk.web.context import db_session, wants_fragment
+from retention_desk.web.inputs import whole_number
 from retention_desk.web.risk_words import percent
 from retention_desk.web.roles import SUPERVISORS, require_role
 from retention_desk.web.supervise.blueprint import bp, date_range_args
@@ -65,9 +66,9 @@ def _filters() -> tuple[DashboardFilter, str | None]:
     dates, error = date_range_args()
     values: dict[str, object] = dict(dates)
     values["group"] = (args.get("group") or "week").strip()[:20]
-    horizon = (args.get("horizon") or "90").strip()
-    if horizon.isdigit() and len(horizon) < 4:
-        values["horizon"] = int(horizon)
+    horizon = whole_number((args.get("horizon") or "90").strip(), digits=3)
+    if horizon is not None:
+        values["horizon"] = horizon
     else:
         error = _("The durable-save horizon must be 30, 60 or 90 days.")
     return DashboardFilter(**values), error  # type: ignore[arg-type]
