@@ -79,7 +79,8 @@ def test_an_admin_adds_a_user_and_the_addition_is_audited_with_who_did_it(client
     session.expire_all()
     nils = session.execute(select(User).where(User.username == "nils")).scalar_one()
     assert (nils.role, nils.authority_tier, nils.locale) == ("supervisor", 2, "nb")
-    event = session.execute(select(AuditEvent).where(AuditEvent.action == "user_created")).scalars().all()[-1]
+    created = select(AuditEvent).where(AuditEvent.action == "user_created").order_by(AuditEvent.id)
+    event = session.execute(created).scalars().all()[-1]
     assert event.actor_name == "ada" and event.after["username"] == "nils"
 
 
