@@ -10,11 +10,15 @@ once, at most one accepted offer with one offer-history row, closed as told, non
 killing and the checks are benchmarks/desk_faults.py's; this test runs them smaller and against the app in this
 process, where the ranking's draws are fixed (so every call takes the ordinary path: reason, offer, answer, close).
 
-SQLite runs one writer in one file and has no connections to kill: the test runs on PostgreSQL only.
+The last test pins down one fault the runs met: the database ending a connection after the view had answered,
+before the request closed its session, turned the finished answer into a server error.
+
+SQLite runs one writer in one file and has no connections to kill: these tests run on PostgreSQL only.
 """
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -22,10 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask, Response
+from sqlalchemy import text
 from sqlmodel import Session, select
 from werkzeug.serving import make_server
 
-from benchmarks.desk_faults import FaultRun, audit, run_under_faults
+from benchmarks.desk_faults import FaultRun, audit, kill_connections, run_under_faults
 from benchmarks.desk_flow import PASSWORD, STEPS
 from retention_desk import create_app
 from retention_desk.config import Settings, test_settings
@@ -34,9 +40,11 @@ from retention_desk.services.seeding import seed_demo_world
 from retention_desk.services.staff.users import UserIn, create_user
 from retention_desk.storage import migrate
 from retention_desk.storage.db import get_engine
-from retention_desk.storage.tables import Account
-from tests.call_world import fix_draws
+from retention_desk.storage.tables import Account, Call
+from retention_desk.web.context import db_session
+from tests.call_world import fix_draws, owned_account
 from tests.databases import temporary_database
+from tests.web.sign_in_helpers import log_in
 
 pytestmark = pytest.mark.slow
 
@@ -153,3 +161,39 @@ def _what_the_agents_met(run: FaultRun) -> str:
         f"kills {run.kills}; calls {len(log.records)}; 5xx {dict(log.server_errors)}; lost {dict(log.lost)}; "
         f"time-outs {dict(log.timeouts)}; retried {dict(log.retried)}; not finished {log.failures[:5]}"
     )
+
+
+def test_a_request_whose_connection_is_ended_after_its_view_ran_answers_as_usual(
+    world_app: Flask, world_settings: Settings
+) -> None:
+    """The view has answered (and committed what it stores); the database then ends the connection before the request
+    closes its session. Closing must not turn the finished answer into a server error: the transaction ended with the
+    connection, there is nothing left to roll back."""
+    if world_settings.is_sqlite:
+        pytest.skip("SQLite has no server connections to end: this fault exists only on PostgreSQL")
+    ending = {"on": False}
+
+    @world_app.after_request
+    def end_the_connection(response: Response) -> Response:
+        if ending["on"]:
+            db_session().execute(text("SELECT 1"))  # the request holds a connection, inside a transaction
+            kill_connections(world_settings.database_url)
+        return response
+
+    account_id = owned_account(world_settings)
+    client = world_app.test_client()
+    log_in(client, "agent", "agent-demo-1")
+    ending["on"] = True
+    page = client.get(f"/desk/accounts/{account_id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    started = client.post(f"/desk/accounts/{account_id}/calls", data={"idempotency_key": key, "csrf_token": token})
+    assert started.status_code == 303
+    call_id = int(started.headers["Location"].rsplit("/", 1)[1])
+    closed = client.post(f"/desk/calls/{call_id}/finish", data={"disposition": "callback", "csrf_token": token})
+    assert closed.status_code == 303
+    with Session(get_engine(world_settings.database_url)) as session:
+        calls = session.exec(select(Call).where(Call.idempotency_key == key)).all()
+    assert [(c.id, c.disposition) for c in calls] == [(call_id, "callback")]
