@@ -362,10 +362,21 @@ def audit(url: str, usernames: list[str], records: list[CallRecord]) -> Verdict:
     )
 
 
+def logged_errors(gunicorn_log: Path) -> tuple[int, int]:
+    """(errors the app logged from a view, errors that escaped the app to gunicorn): the second kind means a fault
+    struck where the app could not answer for it, e.g. while closing a request's session."""
+    lines = gunicorn_log.read_text(errors="replace").splitlines() if gunicorn_log.exists() else []
+    in_views = sum("ERROR in app: Exception on" in line for line in lines)
+    escaped = sum("[ERROR] Error handling request" in line for line in lines)
+    return in_views, escaped
+
+
 def print_run(run: FaultRun, verdict: Verdict) -> None:
     """The figures: calls, kills, what the agents met per step, latency away from and near a kill, the verdict."""
     log = run.log
-    print(f"\n{run.seconds:.0f} s; calls started {verdict.started:,}, calls closed {verdict.closed:,}")
+    accepted = sum(r.accepted is not None for r in log.records)
+    print(f"\n{run.seconds:.0f} s; calls started {verdict.started:,}, calls closed {verdict.closed:,}, ", end="")
+    print(f"offers accepted {accepted:,}")
     for at, ended in run.kills:
         print(f"  connections killed at {at:5.1f} s: {ended}")
     total = {name: sum(counts.values()) for name, counts in (("retried", log.retried), ("5xx", log.server_errors))}
@@ -438,6 +449,8 @@ def run(args: argparse.Namespace, url: str, folder: Path) -> bool:
         server.wait(timeout=30)
     verdict = audit(url, usernames, fault_run.log.records)
     print_run(fault_run, verdict)
+    in_views, escaped = logged_errors(folder / "gunicorn.log")
+    print(f"gunicorn's log: {in_views} exceptions in views, {escaped} that escaped the app")
     passed = verdict.ok and not fault_run.log.failures and not fault_run.stuck_agents
     print(f"\nnothing lost, nothing doubled, nothing left open: {'PASS' if passed else 'FAIL'}")
     return passed
