@@ -72,6 +72,18 @@ class FlowError(Exception):
 
 
 @dataclass
+class CallRecord:
+    """What the desk told one agent about one call, filled in as the call goes: checked against the database by the
+    fault run (benchmarks/desk_faults.py), which must find every call a client was told about exactly as told."""
+
+    account_id: int
+    key: str
+    call_id: int | None = None  # set once the start answered 303 to the call's page
+    accepted: str | None = None  # the offer whose acceptance answered 200
+    disposition: str | None = None  # set once closing the call answered 200
+
+
+@dataclass
 class Timings:
     """Latencies in ms per step, and the requests that failed, for one agent (merged at the end)."""
 
@@ -83,11 +95,21 @@ class Timings:
 class Agent:
     """One signed-in desk agent speaking HTTP/1.1 to gunicorn, one request at a time, like one browser tab."""
 
-    def __init__(self, port: int, username: str, rng: random.Random, think: float = 0.0) -> None:
+    def __init__(
+        self,
+        port: int,
+        username: str,
+        rng: random.Random,
+        think: float = 0.0,
+        password: str = PASSWORD,
+        timeout: float = 60.0,
+    ) -> None:
         self.port, self.username, self.rng, self.think = port, username, rng, think
+        self.password, self.timeout = password, timeout
         self.cookies: dict[str, str] = {}
         self.csrf = ""
         self.record: Timings | None = None
+        self.call: CallRecord | None = None  # the call in progress (or the last one), as the desk answered it
 
     def request(
         self, step: str | None, method: str, path: str, form: dict[str, str] | None = None, htmx: bool = False
@@ -104,7 +126,7 @@ class Agent:
             body = "&".join(f"{quote(k)}={quote(v)}" for k, v in form.items()).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         started = time.perf_counter()
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
         try:
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
@@ -125,52 +147,70 @@ class Agent:
                 self.record.errors[step] += 1
             raise FlowError(f"{step}: HTTP {status}, expected {wanted}")
 
+    def send(
+        self,
+        step: str,
+        method: str,
+        path: str,
+        form: dict[str, str] | None = None,
+        htmx: bool = False,
+        wanted: int = 200,
+    ) -> tuple[dict[str, str], str]:
+        """One step of the call, sent once: anything but the status a browser goes on from is an error. The fault
+        run's agent (benchmarks/desk_faults.py) sends the same request again when its answer was lost."""
+        status, headers, text = self.request(step, method, path, form, htmx)
+        self.expect(step, status, wanted)
+        return headers, text
+
     def sign_in(self) -> None:
         status, _, page = self.request(None, "GET", "/login")
         token = CSRF_INPUT.search(page)
         if status != 200 or token is None:
             raise FlowError(f"sign-in page: HTTP {status}")
-        form = {"csrf_token": token.group(1), "username": self.username, "password": PASSWORD, "next": ""}
+        form = {"csrf_token": token.group(1), "username": self.username, "password": self.password, "next": ""}
         status, headers, _ = self.request(None, "POST", "/login", form)
         if status != 302 or "/login" in headers.get("Location", ""):
             raise FlowError(f"{self.username} could not sign in (HTTP {status})")
 
-    def one_call(self, account: dict[str, str]) -> None:
-        """A whole cancellation call, from the search to the closed call, as htmx sends it."""
-        status, _, _ = self.request(TRIVIAL, "GET", "/healthz")
-        self.expect(TRIVIAL, status, 200)
+    def one_call(self, account: dict[str, str]) -> CallRecord:
+        """A whole cancellation call, from the search to the closed call, as htmx sends it; ``self.call`` records
+        what the desk answered so far (also when a step fails)."""
+        self.send(TRIVIAL, "GET", "/healthz")
         kind, typed = self._query(account)
-        status, _, _ = self.request(STEPS[0], "GET", f"/desk/search?q={quote(typed)}", htmx=True)
-        self.expect(STEPS[0], status, 200)
+        self.send(STEPS[0], "GET", f"/desk/search?q={quote(typed)}", htmx=True)
         if self.record is not None:  # the search's time by what was typed, to tell which lookup is slow
             self.record.ms[f"  by {kind}"].append(self.record.ms[STEPS[0]][-1])
-        status, _, page = self.request(STEPS[1], "GET", f"/desk/accounts/{account['id']}")
-        self.expect(STEPS[1], status, 200)
+        _, page = self.send(STEPS[1], "GET", f"/desk/accounts/{account['id']}")
         self.csrf = _first(CSRF_HEADER, page, "the page's CSRF token")
-        form = {"csrf_token": self.csrf, "idempotency_key": _first(CALL_KEY, page, "the call's idempotency key")}
-        status, headers, _ = self.request(STEPS[2], "POST", f"/desk/accounts/{account['id']}/calls", form)
-        self.expect(STEPS[2], status, 303)
+        key = _first(CALL_KEY, page, "the call's idempotency key")
+        self.call = record = CallRecord(account_id=int(account["id"]), key=key)
+        form = {"csrf_token": self.csrf, "idempotency_key": key}
+        headers, _ = self.send(STEPS[2], "POST", f"/desk/accounts/{account['id']}/calls", form, wanted=303)
         call = _first(CALL_ID, headers.get("Location", ""), "the new call's address")
-        status, _, page = self.request(STEPS[3], "GET", f"/desk/calls/{call}")
-        self.expect(STEPS[3], status, 200)
+        record.call_id = int(call)
+        _, page = self.send(STEPS[3], "GET", f"/desk/calls/{call}")
         reasons = OPTION.findall(_first(REASON_SELECT, page, "the reason list", group=0))
         form = {"csrf_token": self.csrf, "reason": self.rng.choice(reasons)}
-        status, _, panel = self.request(STEPS[4], "POST", f"/desk/calls/{call}/reason", form, htmx=True)
-        self.expect(STEPS[4], status, 200)
+        _, panel = self.send(STEPS[4], "POST", f"/desk/calls/{call}/reason", form, htmx=True)
         accepted = False
         offers = PRESENT.findall(panel)
         if offers:  # a hold-out call has none; the agent goes straight to the outcome
             path, code = offers[0]
-            status, _, _ = self.request(STEPS[5], "POST", path, {"csrf_token": self.csrf}, htmx=True)
-            self.expect(STEPS[5], status, 200)
+            self.send(STEPS[5], "POST", path, {"csrf_token": self.csrf}, htmx=True)
             accepted = self.rng.random() < 0.5
             form = {"csrf_token": self.csrf, "accepted": "yes" if accepted else "no"}
-            status, _, _ = self.request(STEPS[6], "POST", f"/desk/calls/{call}/offers/{code}/answer", form, htmx=True)
-            self.expect(STEPS[6], status, 200)
+            self.send(STEPS[6], "POST", f"/desk/calls/{call}/offers/{code}/answer", form, htmx=True)
+            record.accepted = code if accepted else None
         outcome = "saved_with_offer" if accepted else self.rng.choice(["cancelled", "saved_without_offer", "callback"])
+        self.close_call(outcome)
+        return record
+
+    def close_call(self, outcome: str) -> None:
+        """Close the call in progress with this outcome (the last step of a call, and the fault run's tidying)."""
+        assert self.call is not None and self.call.call_id is not None
         form = {"csrf_token": self.csrf, "disposition": outcome, "notes": "benchmark call"}
-        status, _, _ = self.request(STEPS[7], "POST", f"/desk/calls/{call}/finish", form, htmx=True)
-        self.expect(STEPS[7], status, 200)
+        self.send(STEPS[7], "POST", f"/desk/calls/{self.call.call_id}/finish", form, htmx=True)
+        self.call.disposition = outcome
 
     def _query(self, account: dict[str, str]) -> tuple[str, str]:
         """What an agent types: the phone number, account number, e-mail or the start of the surname."""

@@ -17,6 +17,11 @@ def open_session(url: str) -> Session:
     return Session(db.get_engine(url), expire_on_commit=False)
 
 
+def close_session(session: Session) -> None:
+    """Close a request's session; a connection the database has ended meanwhile is no error (nothing to undo)."""
+    db.close_session(session)
+
+
 def session_scope(url: str) -> AbstractContextManager[Session]:
     """A session that commits on success and rolls back on error: one command's or one job's unit of work."""
     return db.session_scope(url)

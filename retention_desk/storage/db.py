@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlmodel import Session, create_engine
 
 from retention_desk.config import ConfigError
+
+log = logging.getLogger(__name__)
 
 _engines: dict[str, Engine] = {}
 
@@ -89,6 +92,19 @@ def safe_url(url: str) -> str:
         return make_url(normalise_url(url)).render_as_string(hide_password=True)
     except ArgumentError:
         return "<invalid URL>"
+
+
+def close_session(session: Session) -> None:
+    """Close a session, rolling back what was not committed. A connection the database has ended meanwhile (a
+    restart, a failover, ``pg_terminate_backend``) took its transaction with it: there is nothing left to roll back,
+    and the pool has already discarded the connection, so the failed ROLLBACK is not an error. Raising it would turn
+    a request that has answered, and committed what it stores, into a server error."""
+    try:
+        session.close()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        log.warning("The database ended a connection before its session closed; nothing was left to roll back.")
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from retention_desk.config import Settings
 from retention_desk.services.audit import Viewer
-from retention_desk.services.database import open_session
+from retention_desk.services.database import close_session, open_session
 
 
 def app_settings() -> Settings:
@@ -24,10 +24,11 @@ def db_session() -> Session:
 
 
 def close_db_session(_exc: BaseException | None = None) -> None:
-    """Closing rolls back anything a view did not commit, so a failed request stores nothing half-done."""
+    """Closing rolls back anything a view did not commit, so a failed request stores nothing half-done; a connection
+    the database ended after the view ran does not turn its answer into a server error."""
     session = g.pop("db_session", None)
     if session is not None:
-        session.close()
+        close_session(session)
 
 
 def client_ip() -> str | None:
